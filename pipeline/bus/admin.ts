@@ -1,0 +1,53 @@
+import type { Kafka } from 'kafkajs';
+import { toKafkaError } from './kafka-errors.js';
+import type { Admin, PartitionOffsets, TopicSpec } from './types.js';
+
+/** Topic and offset administration; the same for both backends (it is not on the hot path). */
+export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
+  const admin = client.admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw toKafkaError('connecting the admin client', error);
+  }
+  return {
+    async createTopics(topics: TopicSpec[]): Promise<void> {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.topic));
+      if (missing.length === 0) return;
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions ?? 1,
+            replicationFactor: t.replicationFactor ?? -1,
+            configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      } catch (error) {
+        if (!String((error as Error).message).includes('already exists')) throw toKafkaError(`creating topics ${missing.map((t) => t.topic).join(', ')}`, error);
+      }
+    },
+    async deleteTopics(topics: string[]): Promise<void> {
+      if (topics.length) await admin.deleteTopics({ topics }).catch((error: unknown) => { throw toKafkaError(`deleting topics ${topics.join(', ')}`, error); });
+    },
+    listTopics: () => admin.listTopics(),
+    async partitionCount(topic: string): Promise<number> {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      return metadata.topics[0]?.partitions.length ?? 0;
+    },
+    async groupOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]> {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const committedByPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      return ends
+        .map((end) => {
+          const done = committedByPartition.get(end.partition) ?? '-1';
+          const start = Number(done) >= 0 ? Number(done) : Number(end.low);
+          return { partition: end.partition, committed: done, end: end.high, lag: Math.max(0, Number(end.high) - start) };
+        })
+        .sort((a, b) => a.partition - b.partition);
+    },
+    close: () => admin.disconnect(),
+  };
+}

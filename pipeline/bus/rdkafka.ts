@@ -1,0 +1,308 @@
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as Rd from 'node-rdkafka';
+import type { KafkaConfig } from '../config/types.js';
+import { TallyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ConsumerCore } from './consumer-core.js';
+import { toKafkaError } from './kafka-errors.js';
+import type { CommitPoint } from './offsets.js';
+import { saslPassword } from './security.js';
+import type { ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition } from './types.js';
+
+type RdModule = typeof Rd;
+let loaded: RdModule | undefined;
+
+/** node-rdkafka is a native addon: load it only when the rdkafka backend is chosen. */
+export function loadRdkafka(): RdModule {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('node-rdkafka') as RdModule;
+    return loaded;
+  } catch (error) {
+    throw new TallyError('KAFKA_BACKEND_UNAVAILABLE', `the rdkafka backend needs the native node-rdkafka addon, which did not load: ${(error as Error).message}. Rebuild it (npm rebuild node-rdkafka) or use kafka.backend=kafkajs.`, { cause: error });
+  }
+}
+
+function commonConfig(config: KafkaConfig, clientSuffix: string): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {
+    'client.id': `${config.clientId}${clientSuffix}`,
+    'metadata.broker.list': config.brokers.join(','),
+    'socket.keepalive.enable': true,
+    'allow.auto.create.topics': true,
+  };
+  const tls = config.ssl?.enabled === true;
+  if (config.sasl) {
+    out['security.protocol'] = tls ? 'sasl_ssl' : 'sasl_plaintext';
+    out['sasl.mechanisms'] = config.sasl.mechanism.toUpperCase();
+    out['sasl.username'] = config.sasl.username;
+    out['sasl.password'] = saslPassword(config) ?? '';
+  } else if (tls) {
+    out['security.protocol'] = 'ssl';
+  }
+  if (tls && config.ssl) {
+    if (config.ssl.caFile) out['ssl.ca.location'] = config.ssl.caFile;
+    if (config.ssl.certFile) out['ssl.certificate.location'] = config.ssl.certFile;
+    if (config.ssl.keyFile) out['ssl.key.location'] = config.ssl.keyFile;
+    out['enable.ssl.certificate.verification'] = config.ssl.rejectUnauthorized;
+  }
+  return out;
+}
+
+interface Pending {
+  remaining: number;
+  failed: unknown;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+class RdkafkaProducer implements Producer {
+  constructor(
+    private readonly producer: Rd.Producer,
+    private readonly rd: RdModule,
+  ) {
+    producer.on('delivery-report', (error, report) => {
+      const pending = report.opaque as Pending | undefined;
+      if (!pending) return;
+      if (error && pending.failed === undefined) pending.failed = error;
+      pending.remaining -= 1;
+      if (pending.remaining === 0) {
+        if (pending.failed === undefined) pending.resolve();
+        else pending.reject(pending.failed);
+      }
+    });
+  }
+
+  async send(records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const done = new Promise<void>((resolve, reject) => {
+      const pending: Pending = { remaining: records.length, failed: undefined, resolve, reject };
+      void this.enqueue(records, pending).catch((error: unknown) => {
+        // records that never reached the local queue will get no delivery report
+        pending.failed ??= error;
+        reject(error);
+      });
+    });
+    try {
+      await done;
+    } catch (error) {
+      throw toKafkaError(`producing ${records.length} record(s) to ${[...new Set(records.map((r) => r.topic))].join(', ')}`, error);
+    }
+  }
+
+  private async enqueue(records: OutgoingRecord[], pending: Pending): Promise<void> {
+    for (const record of records) {
+      const headers = record.headers ? Object.entries(record.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+      const value = record.value === null ? null : Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value);
+      for (;;) {
+        try {
+          this.producer.produce(record.topic, record.partition ?? null, value, record.key ?? null, record.timestamp ?? Date.now(), pending, headers as Rd.MessageHeader[] | undefined);
+          break;
+        } catch (error) {
+          if ((error as { code?: number }).code !== this.rd.CODES.ERRORS.ERR__QUEUE_FULL) throw error;
+          this.producer.poll();
+          await sleep(5);
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.producer.flush(10_000, () => resolve()));
+    await new Promise<void>((resolve) => this.producer.disconnect(() => resolve()));
+  }
+}
+
+export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options: ProducerOptions = {}): Promise<Producer> {
+  const rd = loadRdkafka();
+  const timeoutMs = options.timeoutMs ?? config.requestTimeoutMs;
+  const producer = new rd.Producer({
+    ...commonConfig(config, '-producer'),
+    dr_cb: true,
+    'enable.idempotence': true,
+    acks: -1,
+    'linger.ms': config.lingerMs,
+    'batch.num.messages': config.batchMaxMessages,
+    'compression.codec': config.compression === 'zstd' ? 'lz4' : config.compression,
+    'message.timeout.ms': timeoutMs,
+    'request.timeout.ms': Math.min(timeoutMs, 30_000),
+    'retry.backoff.ms': 200,
+    'queue.buffering.max.messages': 200_000,
+  } as Rd.ProducerGlobalConfig);
+  producer.on('event.error', (error) => log.warn({ err: error }, 'rdkafka producer error'));
+  await new Promise<void>((resolve, reject) => {
+    producer.connect({ timeout: Math.min(timeoutMs, 10_000) }, (error) => (error ? reject(toKafkaError('connecting the producer', error)) : resolve()));
+  });
+  producer.setPollInterval(20);
+  return new RdkafkaProducer(producer, rd);
+}
+
+class RdkafkaConsumer extends ConsumerCore {
+  private consuming: Promise<void> | undefined;
+  private stopping = false;
+  private crashing = false;
+  private commitWaiter: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(
+    private readonly consumer: Rd.KafkaConsumer,
+    private readonly rd: RdModule,
+    private readonly options: ConsumerOptions,
+    private readonly log: Logger,
+    maxInFlight: number,
+    commitIntervalMs: number,
+  ) {
+    super(maxInFlight, commitIntervalMs);
+    consumer.on('offset.commit', (error) => {
+      const waiter = this.commitWaiter;
+      this.commitWaiter = undefined;
+      if (!waiter) return;
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    });
+  }
+
+  /** rebalance_cb: commit done work before giving partitions up, start a new generation on assignment. */
+  onRebalance(error: Rd.LibrdKafkaError, assignment: Rd.Assignment[]): void {
+    const partitions = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
+    if (error.code === this.rd.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      this.consumer.assign(assignment);
+      this.newGeneration(partitions);
+      if (this.isPaused()) this.pausePartitions();
+    } else if (error.code === this.rd.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+      if (!this.crashing) {
+        const points = this.ledger.takeCommittable();
+        if (points.length) {
+          try {
+            this.consumer.commitSync(points.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })));
+            this.ledger.markCommitted(points);
+            this.events.emit('committed', points.map((p) => ({ ...p, offset: String(p.offset) })));
+          } catch (commitError) {
+            this.log.warn({ err: commitError }, 'commit on revoke failed; that work will be redelivered');
+          }
+        }
+      }
+      this.events.emit('revoked', partitions);
+      this.consumer.unassign();
+    } else {
+      this.events.emit('error', toKafkaError('rebalance', error));
+    }
+  }
+
+  async run(handler: MessageHandler): Promise<void> {
+    this.handler = handler;
+    this.consumer.subscribe(this.options.topics);
+    this.consuming = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const messages = await new Promise<Rd.Message[]>((resolve) => {
+        this.consumer.consume(1000, (error, batch) => {
+          if (error) {
+            this.events.emit('error', toKafkaError(`consuming for group ${this.options.groupId}`, error));
+            resolve([]);
+          } else resolve(batch);
+        });
+      });
+      if (messages.length === 0 || this.stopping) continue;
+      const generation = this.generation;
+      const incoming: IncomingMessage[] = messages.map((m) => ({
+        topic: m.topic,
+        partition: m.partition,
+        offset: String(m.offset),
+        key: m.key === undefined || m.key === null ? null : Buffer.isBuffer(m.key) ? m.key : Buffer.from(m.key),
+        value: m.value ?? null,
+        headers: headersOf(m.headers),
+        timestamp: m.timestamp ?? 0,
+        generation,
+      }));
+      this.track(incoming);
+      try {
+        await this.handler?.(incoming);
+      } catch (error) {
+        this.events.emit('error', error);
+      }
+    }
+  }
+
+  assignment(): TopicPartition[] {
+    try {
+      return this.consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
+    } catch {
+      return [];
+    }
+  }
+
+  protected async commitPoints(points: CommitPoint[]): Promise<void> {
+    const acknowledged = new Promise<void>((resolve, reject) => (this.commitWaiter = { resolve, reject }));
+    try {
+      this.consumer.commit(points.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })));
+      await acknowledged;
+    } catch (error) {
+      this.commitWaiter = undefined;
+      throw toKafkaError(`committing offsets of group ${this.options.groupId}`, error);
+    }
+  }
+
+  protected pausePartitions(): void {
+    const assigned = this.assignment();
+    if (assigned.length) this.consumer.pause(assigned);
+  }
+
+  protected resumePartitions(): void {
+    const assigned = this.assignment();
+    if (assigned.length) this.consumer.resume(assigned);
+  }
+
+  protected async stopFetching(): Promise<void> {
+    this.pausePartitions();
+    // keep polling until a pending commit is acknowledged: callbacks are served by consume()
+  }
+
+  override async close(options: { commit?: boolean } = {}): Promise<void> {
+    if (options.commit === false) this.crashing = true;
+    await super.close(options);
+  }
+
+  protected async shutdown(): Promise<void> {
+    this.stopping = true;
+    await this.consuming;
+    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+  }
+}
+
+function headersOf(headers: Rd.MessageHeader[] | undefined): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const header of headers ?? []) {
+    for (const [name, value] of Object.entries(header)) out[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+  }
+  return out;
+}
+
+export async function rdkafkaConsumer(config: KafkaConfig, log: Logger, options: ConsumerOptions): Promise<RdkafkaConsumer> {
+  const rd = loadRdkafka();
+  let instance: RdkafkaConsumer | undefined;
+  const consumer = new rd.KafkaConsumer(
+    {
+      ...commonConfig(config, '-consumer'),
+      'group.id': options.groupId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'partition.assignment.strategy': 'range,roundrobin',
+      'session.timeout.ms': config.sessionTimeoutMs,
+      'heartbeat.interval.ms': Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+      'max.poll.interval.ms': 300_000,
+      'offset_commit_cb': true,
+      'rebalance_cb': (error: Rd.LibrdKafkaError, assignment: Rd.Assignment[]) => instance?.onRebalance(error, assignment),
+      'topic.metadata.refresh.interval.ms': 5000,
+    } as Rd.ConsumerGlobalConfig,
+    { 'auto.offset.reset': options.fromBeginning === false ? 'latest' : 'earliest' },
+  );
+  consumer.on('event.error', (error) => log.warn({ err: error }, 'rdkafka consumer error'));
+  await new Promise<void>((resolve, reject) => {
+    consumer.connect({ timeout: 10_000 }, (error) => (error ? reject(toKafkaError(`starting consumer group ${options.groupId}`, error)) : resolve()));
+  });
+  consumer.setDefaultConsumeTimeout(100);
+  instance = new RdkafkaConsumer(consumer, rd, options, log, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
+  return instance;
+}

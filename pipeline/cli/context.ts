@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import type { TallyConfig } from '../config/types.js';
+import { createLogger, type Logger } from '../log.js';
+
+export interface GlobalOptions {
+  config?: string;
+  set?: string[];
+  brokers?: string;
+  esUrl?: string;
+  backend?: string;
+  logLevel?: string;
+}
+
+export interface CommandContext {
+  config: TallyConfig;
+  log: Logger;
+}
+
+/** Global flags become --set overrides, so they pass through the same schema validation as the file. */
+export function contextFrom(command: Command): CommandContext {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const sets = [...(options.set ?? [])];
+  if (options.brokers) sets.push(`kafka.brokers=${JSON.stringify(options.brokers.split(',').map((b) => b.trim()))}`);
+  if (options.esUrl) sets.push(`elasticsearch.url=${options.esUrl}`);
+  if (options.backend) sets.push(`kafka.backend=${options.backend}`);
+  if (options.logLevel) sets.push(`log.level=${options.logLevel}`);
+  const config = loadConfig({ ...(options.config ? { file: options.config } : process.env.TALLY_CONFIG ? { file: process.env.TALLY_CONFIG } : {}), sets });
+  const log = createLogger(config.log.level, config.log.pretty === undefined ? {} : { pretty: config.log.pretty });
+  return { config, log };
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

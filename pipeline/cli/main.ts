@@ -1,0 +1,68 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { TallyError, isTallyError, messageOf } from '../errors.js';
+import { projectRoot } from '../paths.js';
+import { collect } from './context.js';
+import { servicesCommand } from './commands/services.js';
+import { upCommand } from './commands/up.js';
+import { notBuiltCommand } from './commands/not-built.js';
+
+const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+export function buildProgram(): Command {
+  const program = new Command('tally')
+    .description('Stream pipeline for cloud accounting and audit data: sources → Kafka → transform (Avro) → Elasticsearch and APEL')
+    .version(version)
+    .option('-c, --config <file>', 'YAML configuration file (also TALLY_CONFIG)')
+    .option('--set <key=value>', 'override one configuration key, e.g. --set kafka.backend=rdkafka (repeatable)', collect)
+    .option('--brokers <list>', 'Kafka bootstrap servers, comma-separated (also KAFKA_BROKERS)')
+    .option('--es-url <url>', 'Elasticsearch URL (also ELASTICSEARCH_URL)')
+    .option('--backend <name>', 'Kafka client backend: kafkajs or rdkafka')
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: false });
+
+  program.addCommand(upCommand());
+  program.addCommand(servicesCommand());
+  program.addCommand(notBuiltCommand('ship', 'tail files (Filebeat-style registry) into raw.<kind>', 'issue 3 (accounting path)'));
+  program.addCommand(notBuiltCommand('beats', 'lumberjack v2 server for Filebeat output.logstash', 'issue 3 (accounting path)'));
+  program.addCommand(notBuiltCommand('http', 'HTTP ingest (JSON, arrays, NDJSON) into raw.<kind>', 'issue 3 (accounting path)'));
+  program.addCommand(notBuiltCommand('apel-queue', "read cASO's SSM dirq outgoing queue into raw.apel-message", 'issue 4 (cloud-accounting path)'));
+  program.addCommand(notBuiltCommand('transform', 'validate and normalise raw.<kind> into Avro domain topics, rejects to dlq.<kind>', 'issues 3–5'));
+  program.addCommand(notBuiltCommand('sink', 'write domain topics to Elasticsearch or APEL message batches', 'issues 3–4', (c) => c.argument('<target>', 'elasticsearch | apel')));
+  program.addCommand(notBuiltCommand('setup', 'install index templates and Kibana saved objects', 'issue 3 (accounting path)'));
+  program.addCommand(notBuiltCommand('convert', 'one kind, stdin → stdout, same code as the stream', 'issues 3–5'));
+  program.addCommand(notBuiltCommand('report', 'the dashboards\' aggregations as tables', 'issues 3–5'));
+  program.addCommand(notBuiltCommand('dlq', 'inspect and replay dead-letter topics', 'issue 6 (reliability)'));
+  program.addCommand(notBuiltCommand('bench', 'benchmarks against ceilings and peers', 'issue 7 (benchmarks)'));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    reportFatal(error);
+  }
+}
+
+function reportFatal(error: unknown): void {
+  if (isTallyError(error)) {
+    process.stderr.write(`tally: ${error.code}: ${error.message}\n`);
+    process.exitCode = error.code === 'NOT_BUILT' ? 3 : error.code === 'USAGE' ? 2 : 1;
+    return;
+  }
+  process.stderr.write(`tally: unexpected error: ${messageOf(error)}\n${error instanceof Error && error.stack ? error.stack : ''}\n`);
+  process.exitCode = 1;
+}
+
+export { TallyError };
+
+await main(process.argv);

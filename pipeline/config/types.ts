@@ -1,0 +1,45 @@
+/** The validated configuration, defaults applied. Mirrors schemas/json/config.schema.json. */
+export type KafkaBackendName = 'kafkajs' | 'rdkafka';
+
+export interface KafkaConfig {
+  backend: KafkaBackendName;
+  brokers: string[];
+  clientId: string;
+  topicPrefix: string;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  requestTimeoutMs: number;
+  produceRetries: number;
+  batchMaxMessages: number;
+  lingerMs: number;
+  sessionTimeoutMs: number;
+  maxInFlight: number;
+  commitIntervalMs: number;
+  ssl?: { enabled: boolean; caFile?: string; certFile?: string; keyFile?: string; rejectUnauthorized: boolean };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password?: string; passwordFile?: string };
+}
+
+export interface ElasticsearchConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  caFile?: string;
+  indexPrefix: string;
+  requestTimeoutMs: number;
+}
+
+export interface ServicesConfig {
+  dir: string;
+  kafka: { version: string; port: number; controllerPort: number; heap: string; startTimeoutMs: number };
+  elasticsearch: { version: string; httpPort: number; transportPort: number; heap: string; user: string; startTimeoutMs: number };
+}
+
+export interface TallyConfig {
+  kafka: KafkaConfig;
+  elasticsearch: ElasticsearchConfig;
+  services: ServicesConfig;
+  log: { level: string; pretty?: boolean };
+  shutdown: { drainTimeoutMs: number };
+}

@@ -1,0 +1,47 @@
+/**
+ * Every error Tally raises on purpose is a TallyError with a stable code.
+ * `retriable` decides the delivery path: retriable → back off, do not commit;
+ * permanent → dead-letter topic (for records) or exit with the message (for config).
+ */
+export const errorCodes = {
+  CONFIG_INVALID: 'the configuration file or an override breaks the configuration schema',
+  CONFIG_UNREADABLE: 'the configuration file cannot be read or is not YAML',
+  SERVICE_ARTIFACT: 'a Kafka or Elasticsearch artifact could not be downloaded or unpacked',
+  SERVICE_START: 'a local service did not become ready',
+  SERVICE_JAVA: 'no suitable Java runtime was found',
+  KAFKA_RETRIABLE: 'Kafka did not acknowledge in time or is unreachable; retrying may succeed',
+  KAFKA_PERMANENT: 'Kafka refused the request in a way that retrying will not fix',
+  KAFKA_BACKEND_UNAVAILABLE: 'the chosen Kafka client backend cannot be loaded',
+  ES_RETRIABLE: 'Elasticsearch is unreachable or overloaded; retrying may succeed',
+  ES_PERMANENT: 'Elasticsearch rejected a request for a reason retrying will not fix',
+  NOT_BUILT: 'the command exists in the design but is not built yet',
+  USAGE: 'the command line is not valid',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class TallyError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TallyError';
+    this.code = code;
+    this.retriable = options.retriable ?? (code === 'KAFKA_RETRIABLE' || code === 'ES_RETRIABLE');
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, retriable: this.retriable, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isTallyError(error: unknown, code?: ErrorCode): error is TallyError {
+  return error instanceof TallyError && (code === undefined || error.code === code);
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,86 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A process Tally started: the pid plus its kernel start time, so a reused pid is never mistaken for ours. */
+export interface OwnedProcess {
+  pid: number;
+  startTicks: string;
+}
+
+export function processStartTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // field 22 (starttime) counted after the parenthesised command name, which may hold spaces
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(owned: OwnedProcess | undefined): boolean {
+  if (!owned) return false;
+  const ticks = processStartTicks(owned.pid);
+  if (ticks === undefined || ticks !== owned.startTicks) return false;
+  try {
+    const state = readFileSync(`/proc/${owned.pid}/stat`, 'utf8');
+    return !/\) Z /.test(state);
+  } catch {
+    return false;
+  }
+}
+
+/** Start a long-lived server detached from this process, its output appended to a log file. */
+export function spawnDetached(command: string, args: string[], options: SpawnOptions & { logFile: string }): OwnedProcess {
+  const log = openSync(options.logFile, 'a');
+  try {
+    const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', log, log] });
+    if (child.pid === undefined) throw new Error(`could not start ${command}`);
+    child.unref();
+    const startTicks = processStartTicks(child.pid) ?? '';
+    return { pid: child.pid, startTicks };
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** SIGTERM the process group, wait, then SIGKILL what is left. Resolves when it is gone. */
+export async function stopProcess(owned: OwnedProcess, graceMs: number): Promise<void> {
+  if (!isAlive(owned)) return;
+  signalGroup(owned.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(owned) && Date.now() < deadline) await sleep(100);
+  if (isAlive(owned)) {
+    signalGroup(owned.pid, 'SIGKILL');
+    while (isAlive(owned)) await sleep(50);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, stillRunning: () => boolean): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (!stillRunning()) throw new Error(`${what} exited before it was ready`);
+    await sleep(250);
+  }
+  throw new Error(`${what} was not ready after ${timeoutMs} ms${lastError ? ` (last probe error: ${(lastError as Error).message})` : ''}`);
+}
