@@ -14,6 +14,11 @@ export const errorCodes = {
   KAFKA_BACKEND_UNAVAILABLE: 'the chosen Kafka client backend cannot be loaded',
   ES_RETRIABLE: 'Elasticsearch is unreachable or overloaded; retrying may succeed',
   ES_PERMANENT: 'Elasticsearch rejected a request for a reason retrying will not fix',
+  RECORD_UNPARSABLE: 'an input record is not valid JSON, CSV, XML or text of its kind',
+  RECORD_INVALID: 'an input record parsed but breaks its kind\'s schema or rules',
+  RECORD_TOO_LARGE: 'an input record is over the configured size limit',
+  RECORD_UNRENDERABLE: 'a normalised record cannot be rendered in an output format (APEL, Avro)',
+  PROTOCOL_ERROR: 'a client broke the wire protocol (lumberjack, HTTP); that connection is closed',
   NOT_BUILT: 'the command exists in the design but is not built yet',
   USAGE: 'the command line is not valid',
 } as const;

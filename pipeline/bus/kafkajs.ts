@@ -11,11 +11,13 @@ import type { ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, 
 const compressionCodes = { none: kafkajs.CompressionTypes.None, gzip: kafkajs.CompressionTypes.GZIP, snappy: kafkajs.CompressionTypes.Snappy, lz4: kafkajs.CompressionTypes.LZ4, zstd: kafkajs.CompressionTypes.ZSTD } as const;
 
 function logCreator(log: Logger) {
-  const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = { 1: 'error', 2: 'warn', 4: 'info', 5: 'debug' };
+  // kafkajs logs every retried response as an error; the bus decides what is an error, so they are warnings here
+  const levels: Record<number, 'warn' | 'info' | 'debug'> = { 1: 'warn', 2: 'warn', 4: 'info', 5: 'debug' };
   return () =>
     ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const method = levels[level] ?? 'debug';
       const { message, ...rest } = entry;
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       log[method]({ kafkajs: rest }, message);
     };
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../errors.js';
@@ -12,13 +12,9 @@ export interface JavaRuntime {
 let cached: JavaRuntime[] | undefined;
 
 function specVersionOf(javaBin: string): number | undefined {
-  try {
-    const out = execFileSync(javaBin, ['-XshowSettings:properties', '-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return parseSpec(out);
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr;
-    return stderr ? parseSpec(stderr) : undefined;
-  }
+  // the JVM prints its settings on stderr
+  const result = spawnSync(javaBin, ['-XshowSettings:properties', '-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  return parseSpec(`${result.stdout ?? ''}${result.stderr ?? ''}`);
 }
 
 function parseSpec(text: string): number | undefined {

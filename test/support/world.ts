@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import { loadConfig } from '../../pipeline/config/load.js';
+import type { KafkaBackendName, TallyConfig } from '../../pipeline/config/types.js';
+import { createBus } from '../../pipeline/bus/index.js';
+import type { Bus } from '../../pipeline/bus/types.js';
+import { probeCapabilities, type EsCapabilities } from '../../pipeline/elasticsearch/capabilities.js';
+import { createEsClient } from '../../pipeline/elasticsearch/client.js';
+import { createLogger, type Logger } from '../../pipeline/log.js';
+
+/**
+ * The real services the tests talk to. scripts/test.mjs provides them (external endpoints from
+ * KAFKA_BROKERS / ELASTICSEARCH_URL, testcontainers where a Docker engine answers, or the local
+ * services) and passes them here through the environment. TALLY_TEST_INFRA says which.
+ */
+export const infraMode = (process.env.TALLY_TEST_INFRA ?? 'local') as 'local' | 'docker' | 'external';
+
+export function testConfig(overrides: string[] = []): TallyConfig {
+  return loadConfig({ env: process.env, sets: ['log.level=warn', ...overrides] });
+}
+
+export const testLog: Logger = createLogger(process.env.TALLY_TEST_LOG_LEVEL ?? 'error', { pretty: false });
+
+export function testBus(backend: KafkaBackendName, overrides: string[] = []): Bus {
+  const config = testConfig([`kafka.backend=${backend}`, ...overrides]);
+  return createBus(config.kafka, testLog);
+}
+
+export function esClient() {
+  return createEsClient(testConfig().elasticsearch);
+}
+
+/** A name no other test (or earlier run) uses: topics, groups and indices are never shared. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+let capabilities: Promise<EsCapabilities> | undefined;
+export function esCapabilities(): Promise<EsCapabilities> {
+  capabilities ??= probeCapabilities(testConfig().elasticsearch.url);
+  return capabilities;
+}
+
+/** Skip, saying why, when the Elasticsearch node lacks a module; never a silent pass. */
+export async function requireEsCapability(t: TestContext, capability: 'dataStreams' | 'ilm' | 'ingestProcessors' | 'security'): Promise<boolean> {
+  const caps = await esCapabilities();
+  if (caps[capability]) return true;
+  const reason = `needs Elasticsearch capability "${capability}", absent on this node (modules: ${caps.modules.join(', ')})`;
+  process.stdout.write(`# SKIP ${t.name}: ${reason}\n`);
+  t.skip(reason);
+  return false;
+}
+
+/** Poll until `check` returns a value or time runs out. */
+export async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export const backends: KafkaBackendName[] = ['kafkajs', 'rdkafka'];
