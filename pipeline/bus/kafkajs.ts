@@ -55,7 +55,7 @@ class KafkajsProducer implements Producer {
       else byTopic.set(record.topic, [record]);
     }
     const chunk = this.config.batchMaxMessages;
-    const topicMessages: { topic: string; messages: { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string | Buffer>; partition?: number; timestamp?: string }[] }[] = [];
+    const topicMessages: { topic: string; messages: { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string>; partition?: number; timestamp?: string }[] }[] = [];
     for (const [topic, list] of byTopic) {
       topicMessages.push({
         topic,
@@ -158,9 +158,17 @@ class KafkajsConsumer extends ConsumerCore {
       timestamp: Number(m.timestamp),
       generation,
     }));
-    if (messages.length === 0) return;
-    this.track(messages);
-    await this.handler?.(messages);
+    // hand over in slices that fit under maxInFlight, so a large fetch never overshoots the bound
+    let start = 0;
+    while (start < messages.length) {
+      await this.belowPressure(() => this.heartbeatCommitting(heartbeat));
+      if (!isRunning() || isStale() || this.closed || generation !== this.generation) return;
+      const room = Math.max(1, this.maxInFlight - this.inFlight());
+      const slice = messages.slice(start, start + room);
+      start += slice.length;
+      this.track(slice);
+      await this.handler?.(slice);
+    }
     await this.belowPressure(() => this.heartbeatCommitting(heartbeat));
   }
 

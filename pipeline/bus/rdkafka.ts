@@ -120,15 +120,15 @@ export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options:
     ...commonConfig(config, '-producer'),
     dr_cb: true,
     'enable.idempotence': true,
-    acks: -1,
     'linger.ms': config.lingerMs,
     'batch.num.messages': config.batchMaxMessages,
     'compression.codec': config.compression === 'zstd' ? 'lz4' : config.compression,
-    'message.timeout.ms': timeoutMs,
     'request.timeout.ms': Math.min(timeoutMs, 30_000),
     'retry.backoff.ms': 200,
     'queue.buffering.max.messages': 200_000,
-  } as Rd.ProducerGlobalConfig);
+  } as Rd.ProducerGlobalConfig,
+  // topic-level properties: set in the global config they are silently ignored (message.timeout.ms would stay 300 s)
+  { 'request.required.acks': -1, 'message.timeout.ms': timeoutMs });
   producer.on('event.error', (error) => log.warn({ err: error }, 'rdkafka producer error'));
   await new Promise<void>((resolve, reject) => {
     producer.connect({ timeout: Math.min(timeoutMs, 10_000) }, (error) => (error ? reject(toKafkaError('connecting the producer', error)) : resolve()));
@@ -197,7 +197,8 @@ class RdkafkaConsumer extends ConsumerCore {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       const messages = await new Promise<Rd.Message[]>((resolve) => {
-        this.consumer.consume(1000, (error, batch) => {
+        const room = Math.max(1, Math.min(1000, this.maxInFlight - this.inFlight()));
+        this.consumer.consume(room, (error, batch) => {
           if (error) {
             this.events.emit('error', toKafkaError(`consuming for group ${this.options.groupId}`, error));
             resolve([]);

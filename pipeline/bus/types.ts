@@ -5,7 +5,8 @@ export interface OutgoingRecord {
   topic: string;
   key?: string | Buffer | null;
   value: string | Buffer | null;
-  headers?: Record<string, string | Buffer>;
+  /** UTF-8 text only: the native backend cannot carry binary header values (node-rdkafka passes them as C strings) */
+  headers?: Record<string, string>;
   partition?: number;
   /** milliseconds since the epoch; defaults to now */
   timestamp?: number;
