@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { TallyConfig } from '../config/types.js';
 import { clusterHealthy, probeCapabilities, type EsCapabilities } from '../elasticsearch/capabilities.js';
 import { servicesLayout } from './layout.js';
+import { elasticsearchHome, kafkaLibs } from './artifacts.js';
 import { kafkaReady, startKafka, stopKafka } from './kafka.js';
 import { startElasticsearch, stopElasticsearch } from './elasticsearch.js';
 import { isAlive } from './process.js';
@@ -144,4 +145,14 @@ export async function restartService(config: TallyConfig, name: ServiceName): Pr
   const status = (await servicesStatus(config)).find((s) => s.name === name);
   if (!status) throw new Error(`no status for ${name}`);
   return status;
+}
+
+/** Download (once) what the local services run from, without starting them. */
+export async function fetchServiceArtifacts(config: TallyConfig): Promise<{ name: ServiceName; path: string }[]> {
+  const { cacheDir } = servicesLayout(config.services);
+  const [kafka, elasticsearch] = await Promise.all([kafkaLibs(cacheDir, config.services.kafka.version), elasticsearchHome(cacheDir, config.services.elasticsearch.version)]);
+  return [
+    { name: 'kafka', path: kafka },
+    { name: 'elasticsearch', path: elasticsearch },
+  ];
 }

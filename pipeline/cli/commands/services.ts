@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { restartService, serviceNames, servicesStatus, startServices, stopServices, type ServiceName, type ServiceStatus } from '../../services/index.js';
+import { fetchServiceArtifacts, restartService, serviceNames, servicesStatus, startServices, stopServices, type ServiceName, type ServiceStatus } from '../../services/index.js';
 import { TallyError } from '../../errors.js';
 import { contextFrom } from '../context.js';
 
@@ -58,6 +58,14 @@ export function servicesCommand(): Command {
       const { config } = contextFrom(command);
       const [service] = parseNames([name]);
       printStatuses([await restartService(config, service as ServiceName)], options.json === true);
+    });
+  services
+    .command('fetch')
+    .description('download the Kafka and Elasticsearch artifacts into the cache without starting anything')
+    .action(async (_options: unknown, command: Command) => {
+      const { config } = contextFrom(command);
+      const fetched = await fetchServiceArtifacts(config);
+      process.stdout.write(`${fetched.map((f) => `${f.name.padEnd(14)} ${f.path}`).join('\n')}\n`);
     });
   services
     .command('status')
