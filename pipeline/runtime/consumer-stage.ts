@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Bus, Consumer, IncomingMessage } from '../bus/types.js';
+import { isTallyError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface ConsumerStageOptions {
+  bus: Bus;
+  log: Logger;
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  /**
+   * Make a batch durable downstream (outputs and dead letters acknowledged). Resolving marks the
+   * whole batch done; throwing retries the same batch with backoff, never committing past it.
+   */
+  handle: (messages: IncomingMessage[]) => Promise<void>;
+  maxBackoffMs?: number;
+}
+
+export interface RunningStage {
+  consumer: Consumer;
+  /** stop consuming, finish the batch in hand, commit what is done, leave the group */
+  stop(): Promise<void>;
+}
+
+/** The loop every Kafka-consuming stage shares: batches in order, retries with backoff, done only when durable. */
+export async function startConsumerStage(options: ConsumerStageOptions): Promise<RunningStage> {
+  const { bus, log } = options;
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  let stopping = false;
+  const consumer = await bus.consumer({ groupId: options.groupId, topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+  consumer.on('error', (error) => log.warn({ err: error }, 'consumer error'));
+  consumer.on('assigned', (partitions) => log.info({ partitions: partitions.length, groupId: options.groupId }, 'partitions assigned'));
+
+  await consumer.run(async (messages) => {
+    let attempt = 0;
+    while (!stopping) {
+      try {
+        await options.handle(messages);
+        for (const message of messages) consumer.done(message);
+        return;
+      } catch (error) {
+        attempt += 1;
+        const backoff = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 10));
+        const retriable = !isTallyError(error) || error.retriable;
+        log[retriable ? 'warn' : 'error']({ err: error, attempt, backoffMs: backoff, batch: messages.length }, `batch not durable yet, retrying: ${messageOf(error)}`);
+        await sleep(backoff);
+      }
+    }
+  });
+
+  return {
+    consumer,
+    async stop() {
+      stopping = true;
+      await consumer.close({ commit: true });
+    },
+  };
+}
