@@ -30,13 +30,19 @@ export function loadConfig(sources: ConfigSources = {}): TallyConfig {
 
 export function validateConfig(raw: Record<string, unknown>, origin: string): TallyConfig {
   const candidate = structuredClone(raw);
+  const kafkaGiven = (raw.kafka as Record<string, unknown> | undefined)?.brokers !== undefined;
+  const esGiven = (raw.elasticsearch as Record<string, unknown> | undefined)?.url !== undefined;
   if (!validate(candidate)) {
     const reasons = (validate.errors ?? []).map(describeSchemaError);
     throw new TallyError('CONFIG_INVALID', `configuration from ${origin} is invalid:\n  - ${reasons.join('\n  - ')}`, {
       details: { origin, reasons },
     });
   }
-  return candidate as unknown as TallyConfig;
+  const config = candidate as unknown as TallyConfig;
+  // endpoints not given follow the local services' ports
+  if (!kafkaGiven) config.kafka.brokers = [`127.0.0.1:${config.services.kafka.port}`];
+  if (!esGiven) config.elasticsearch.url = `http://127.0.0.1:${config.services.elasticsearch.httpPort}`;
+  return config;
 }
 
 function readYamlFile(file: string): Record<string, unknown> {

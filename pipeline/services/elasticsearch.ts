@@ -7,7 +7,7 @@ import { clusterHealthy } from '../elasticsearch/capabilities.js';
 import { elasticsearchHome } from './artifacts.js';
 import { findJava } from './java.js';
 import type { ServicesLayout } from './layout.js';
-import { isAlive, spawnDetached, stopProcess, waitFor } from './process.js';
+import { isAlive, portInUse, spawnDetached, stopProcess, waitFor } from './process.js';
 import type { ElasticsearchState } from './state.js';
 
 interface RunAs {
@@ -80,6 +80,9 @@ function nodeSettings(config: ServicesConfig['elasticsearch'], dataDir: string, 
 }
 
 export async function startElasticsearch(layout: ServicesLayout, config: ServicesConfig['elasticsearch'], previous?: ElasticsearchState): Promise<ElasticsearchState> {
+  for (const port of [config.httpPort, config.transportPort]) {
+    if (await portInUse(port)) throw new TallyError('SERVICE_START', `cannot start Elasticsearch: port ${port} on 127.0.0.1 is already in use by a process this checkout did not start; stop it or choose other ports (services.elasticsearch.httpPort / transportPort)`);
+  }
   const home = await elasticsearchHome(layout.cacheDir, config.version);
   const [major, minor] = config.version.split('.').map(Number) as [number, number];
   // 8.18+ run on 17 or 21+; 9.x needs 21+

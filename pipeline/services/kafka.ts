@@ -7,7 +7,7 @@ import type { ServicesConfig } from '../config/types.js';
 import { kafkaLibs } from './artifacts.js';
 import { findJava } from './java.js';
 import type { ServicesLayout } from './layout.js';
-import { isAlive, spawnDetached, stopProcess, waitFor } from './process.js';
+import { isAlive, portInUse, spawnDetached, stopProcess, waitFor } from './process.js';
 import type { KafkaState } from './state.js';
 
 const log4j2 = `status = warn
@@ -73,6 +73,9 @@ export async function kafkaReady(bootstrap: string, timeoutMs = 2000): Promise<b
 
 /** Start the broker. With `previous`, reuse its data folder and cluster id (a restart); otherwise a fresh folder. */
 export async function startKafka(layout: ServicesLayout, config: ServicesConfig['kafka'], previous?: KafkaState): Promise<KafkaState> {
+  for (const port of [config.port, config.controllerPort]) {
+    if (await portInUse(port)) throw new TallyError('SERVICE_START', `cannot start Kafka: port ${port} on 127.0.0.1 is already in use by a process this checkout did not start; stop it or choose other ports (services.kafka.port / controllerPort)`);
+  }
   const libs = await kafkaLibs(layout.cacheDir, config.version);
   const java = findJava(`Kafka ${config.version}`, 17);
   const dir = path.join(layout.runDir, 'kafka');

@@ -1,5 +1,6 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A process Tally started: the pid plus its kernel start time, so a reused pid is never mistaken for ours. */
@@ -83,4 +84,21 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     await sleep(250);
   }
   throw new Error(`${what} was not ready after ${timeoutMs} ms${lastError ? ` (last probe error: ${(lastError as Error).message})` : ''}`);
+}
+
+/** True when something already accepts connections on 127.0.0.1:port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

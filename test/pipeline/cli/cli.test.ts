@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../../pipeline/paths.js';
-import { infraMode } from '../../support/world.js';
+import { infraMode, testConfig } from '../../support/world.js';
 
 const execFileP = promisify(execFile);
 const tally = path.join(projectRoot, 'bin/tally');
@@ -78,10 +78,10 @@ test('services status --json reports both services up with their endpoints', asy
   const kafka = services.find((s) => s.name === 'kafka');
   const es = services.find((s) => s.name === 'elasticsearch');
   assert.equal(kafka?.up, true);
-  assert.equal(kafka?.endpoint, '127.0.0.1:19092');
+  assert.equal(kafka?.endpoint, testConfig().kafka.brokers.join(','));
   assert.ok(kafka?.pid);
   assert.equal(es?.up, true);
-  assert.equal(es?.endpoint, 'http://127.0.0.1:19200');
+  assert.equal(es?.endpoint, testConfig().elasticsearch.url);
   assert.match(es?.version ?? '', /^8\.19\./);
   assert.ok(es?.modules?.includes('transport-netty4'));
 });
