@@ -6,6 +6,7 @@ import { projectRoot } from '../paths.js';
 import { collect } from './context.js';
 import { servicesCommand } from './commands/services.js';
 import { upCommand } from './commands/up.js';
+import { httpCommand } from './commands/http.js';
 import { notBuiltCommand } from './commands/not-built.js';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
   program.addCommand(servicesCommand());
   program.addCommand(notBuiltCommand('ship', 'tail files (Filebeat-style registry) into raw.<kind>', 'issue 3 (accounting path)'));
   program.addCommand(notBuiltCommand('beats', 'lumberjack v2 server for Filebeat output.logstash', 'issue 3 (accounting path)'));
-  program.addCommand(notBuiltCommand('http', 'HTTP ingest (JSON, arrays, NDJSON) into raw.<kind>', 'issue 3 (accounting path)'));
+  program.addCommand(httpCommand());
   program.addCommand(notBuiltCommand('apel-queue', "read cASO's SSM dirq outgoing queue into raw.apel-message", 'issue 4 (cloud-accounting path)'));
   program.addCommand(notBuiltCommand('transform', 'validate and normalise raw.<kind> into Avro domain topics, rejects to dlq.<kind>', 'issues 3–5'));
   program.addCommand(notBuiltCommand('sink', 'write domain topics to Elasticsearch or APEL message batches', 'issues 3–4', (c) => c.argument('<target>', 'elasticsearch | apel')));

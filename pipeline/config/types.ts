@@ -36,10 +36,24 @@ export interface ServicesConfig {
   elasticsearch: { version: string; httpPort: number; transportPort: number; heap: string; user: string; startTimeoutMs: number };
 }
 
+export interface HttpConfig {
+  host: string;
+  port: number;
+  defaultKind: string;
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  maxConcurrentRequests: number;
+  retryAfterSeconds: number;
+  bearerToken?: string;
+  bearerTokenFile?: string;
+  tls?: { certFile: string; keyFile: string; caFile?: string; clientCertificates: 'none' | 'optional' | 'required' };
+}
+
 export interface TallyConfig {
   kafka: KafkaConfig;
   elasticsearch: ElasticsearchConfig;
   services: ServicesConfig;
   log: { level: string; pretty?: boolean };
   shutdown: { drainTimeoutMs: number };
+  http: HttpConfig;
 }

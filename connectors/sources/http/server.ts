@@ -1,0 +1,168 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Bus, Producer } from '../../../pipeline/bus/types.js';
+import { buildEnvelope } from '../../../pipeline/envelope.js';
+import { isTallyError, messageOf } from '../../../pipeline/errors.js';
+import type { Logger } from '../../../pipeline/log.js';
+import { parseBody } from './body.js';
+import { bearerToken, type HttpSourceConfig } from './config.js';
+
+export interface HttpSource {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+  stats(): { accepted: number; rejected: number; busy: number };
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length'] ?? 'NaN');
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.removeAllListeners('data');
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** HTTP ingest: 2xx only after Kafka acknowledged every event of the request. */
+export async function startHttpSource(config: HttpSourceConfig, context: { bus: Bus; log: Logger; producer?: Producer }): Promise<HttpSource> {
+  const { bus, log } = context;
+  const producer = context.producer ?? (await bus.producer());
+  const token = bearerToken(config);
+  const expected = token ? digest(token) : undefined;
+  const counters = { accepted: 0, rejected: 0, busy: 0 };
+  let active = 0;
+
+  const send = (response: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
+    if (response.headersSent) return;
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(`${JSON.stringify(body)}\n`);
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://tally');
+    if (request.method === 'GET' && url.pathname === '/healthz') return send(response, 200, { status: 'ok' });
+    if (expected) {
+      const header = request.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      // compare digests of equal length so the time taken says nothing about the token
+      if (!timingSafeEqual(digest(given), expected)) {
+        request.resume();
+        return send(response, 401, { error: 'a valid bearer token is required' }, { 'www-authenticate': 'Bearer' });
+      }
+    }
+    if (request.method !== 'POST') return send(response, 405, { error: 'use POST / or POST /ingest/<kind>' }, { allow: 'POST' });
+    const match = /^\/(?:ingest\/([a-z-]+)\/?)?$/.exec(url.pathname);
+    const kind = match ? (match[1] ?? config.defaultKind) : undefined;
+    if (!kind || !config.kinds.includes(kind)) {
+      request.resume();
+      return send(response, 404, { error: `unknown path ${url.pathname}; POST to / or /ingest/<kind> with kind one of ${config.kinds.join(', ')}` });
+    }
+    if (active >= config.maxConcurrentRequests) {
+      counters.busy += 1;
+      request.resume();
+      return send(response, 503, { error: 'busy: too many requests in flight; retry later' }, { 'retry-after': String(config.retryAfterSeconds) });
+    }
+    active += 1;
+    try {
+      let bytes: Buffer;
+      try {
+        bytes = await readBody(request, config.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          counters.rejected += 1;
+          send(response, 413, { error: `the body is over the limit of ${config.maxBodyBytes} bytes` }, { connection: 'close' });
+          request.destroy();
+          return;
+        }
+        throw error;
+      }
+      const parsed = parseBody(bytes, request.headers['content-type']);
+      if ('problems' in parsed) {
+        counters.rejected += 1;
+        return send(response, 400, { error: 'malformed body; nothing was accepted', reasons: parsed.problems.slice(0, 50).map((p) => p.reason), more: Math.max(0, parsed.problems.length - 50) });
+      }
+      const clientAddress = `${request.socket.remoteAddress ?? 'unknown'}:${request.socket.remotePort ?? 0}`;
+      const peer = (request.socket as TLSSocket).getPeerCertificate?.();
+      const fields = peer?.subject?.CN ? { client_certificate_cn: peer.subject.CN } : undefined;
+      const topic = bus.topic(`raw.${kind}`);
+      const now = new Date();
+      await producer.send(
+        parsed.events.map((event) => ({
+          topic,
+          key: null,
+          value: JSON.stringify(buildEnvelope({ message: event.message, inputType: 'http', clientAddress, timestamp: now, ...(fields ? { fields } : {}) })),
+        })),
+      );
+      counters.accepted += parsed.events.length;
+      return send(response, 200, { accepted: parsed.events.length, topic });
+    } catch (error) {
+      const retriable = !isTallyError(error) || error.retriable;
+      log.warn({ err: error }, 'http ingest failed');
+      return send(response, retriable ? 503 : 500, { error: `not accepted: ${messageOf(error)}` }, retriable ? { 'retry-after': String(config.retryAfterSeconds) } : {});
+    } finally {
+      active -= 1;
+    }
+  };
+
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
+    handle(request, response).catch((error: unknown) => {
+      log.error({ err: error }, 'http handler failed');
+      send(response, 500, { error: 'internal error' });
+    });
+  };
+  const serverOptions = { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 15_000 };
+  const server = config.tls
+    ? https.createServer(
+        {
+          ...serverOptions,
+          cert: readFileSync(config.tls.certFile),
+          key: readFileSync(config.tls.keyFile),
+          ...(config.tls.caFile ? { ca: readFileSync(config.tls.caFile) } : {}),
+          requestCert: config.tls.clientCertificates !== 'none',
+          rejectUnauthorized: config.tls.clientCertificates === 'required',
+        },
+        listener,
+      )
+    : http.createServer(serverOptions, listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, tls: Boolean(config.tls) }, 'http source listening');
+  return {
+    port,
+    url: `${config.tls ? 'https' : 'http'}://${config.host}:${port}`,
+    stats: () => ({ ...counters }),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      if (!context.producer) await producer.close();
+    },
+  };
+}
