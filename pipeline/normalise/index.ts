@@ -1,0 +1,21 @@
+import { TallyError } from '../errors.js';
+import { accountingNormaliser } from './accounting.js';
+import type { Normaliser } from './types.js';
+
+/** Every kind Tally can normalise: one entry per kind (and its import above). */
+const normalisers: readonly Normaliser[] = [
+  accountingNormaliser,
+];
+
+const byKind: ReadonlyMap<string, Normaliser> = new Map(normalisers.map((normaliser) => [normaliser.kind, normaliser]));
+
+export const knownKinds: readonly string[] = [...byKind.keys()];
+
+/** The normaliser of one kind; an unknown kind is a usage error naming the known ones. */
+export function normaliserFor(kind: string): Normaliser {
+  const normaliser = byKind.get(kind);
+  if (!normaliser) throw new TallyError('USAGE', `unknown kind ${JSON.stringify(kind)}: known kinds are ${knownKinds.join(', ')}`, { details: { kind, knownKinds } });
+  return normaliser;
+}
+
+export type { Normaliser, Normalised, NormalisedRecord, Rejection } from './types.js';
