@@ -49,6 +49,28 @@ export interface HttpConfig {
   tls?: { certFile: string; keyFile: string; caFile?: string; clientCertificates: 'none' | 'optional' | 'required' };
 }
 
+export type KindName = 'accounting' | 'caso-json' | 'apel-message' | 'ror-audit' | 'openstack-audit' | 'oslo-log';
+
+export interface TopicsConfig {
+  partitions: number;
+  /** -1: the broker's default */
+  replicationFactor: number;
+}
+
+export interface TransformConfig {
+  groupId: string;
+  kinds: KindName[];
+  maxBatchMessages: number;
+}
+
+export interface ElasticsearchSinkConfig {
+  groupId: string;
+  topics: string[];
+  concurrency: number;
+  flushBytes: number;
+  kibanaUrl?: string;
+}
+
 export interface TallyConfig {
   kafka: KafkaConfig;
   elasticsearch: ElasticsearchConfig;
@@ -56,4 +78,11 @@ export interface TallyConfig {
   log: { level: string; pretty?: boolean };
   shutdown: { drainTimeoutMs: number };
   http: HttpConfig;
+  topics: TopicsConfig;
+  /** each input is checked by the file-tail connector's own schema */
+  ship: { inputs: Record<string, unknown>[] };
+  /** checked by the beats connector's own schema */
+  beats: Record<string, unknown>;
+  transform: TransformConfig;
+  sinks: { elasticsearch: ElasticsearchSinkConfig };
 }
