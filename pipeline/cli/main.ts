@@ -7,6 +7,10 @@ import { collect } from './context.js';
 import { servicesCommand } from './commands/services.js';
 import { upCommand } from './commands/up.js';
 import { httpCommand } from './commands/http.js';
+import { shipCommand } from './commands/ship.js';
+import { beatsCommand } from './commands/beats.js';
+import { transformCommand } from './commands/transform.js';
+import { convertCommand } from './commands/convert.js';
 import { notBuiltCommand } from './commands/not-built.js';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -26,14 +30,14 @@ export function buildProgram(): Command {
 
   program.addCommand(upCommand());
   program.addCommand(servicesCommand());
-  program.addCommand(notBuiltCommand('ship', 'tail files (Filebeat-style registry) into raw.<kind>', 'issue 3 (accounting path)'));
-  program.addCommand(notBuiltCommand('beats', 'lumberjack v2 server for Filebeat output.logstash', 'issue 3 (accounting path)'));
+  program.addCommand(shipCommand());
+  program.addCommand(beatsCommand());
   program.addCommand(httpCommand());
   program.addCommand(notBuiltCommand('apel-queue', "read cASO's SSM dirq outgoing queue into raw.apel-message", 'issue 4 (cloud-accounting path)'));
-  program.addCommand(notBuiltCommand('transform', 'validate and normalise raw.<kind> into Avro domain topics, rejects to dlq.<kind>', 'issues 3–5'));
+  program.addCommand(transformCommand());
   program.addCommand(notBuiltCommand('sink', 'write domain topics to Elasticsearch or APEL message batches', 'issues 3–4', (c) => c.argument('<target>', 'elasticsearch | apel')));
   program.addCommand(notBuiltCommand('setup', 'install index templates and Kibana saved objects', 'issue 3 (accounting path)'));
-  program.addCommand(notBuiltCommand('convert', 'one kind, stdin → stdout, same code as the stream', 'issues 3–5'));
+  program.addCommand(convertCommand());
   program.addCommand(notBuiltCommand('report', 'the dashboards\' aggregations as tables', 'issues 3–5'));
   program.addCommand(notBuiltCommand('dlq', 'inspect and replay dead-letter topics', 'issue 6 (reliability)'));
   program.addCommand(notBuiltCommand('bench', 'benchmarks against ceilings and peers', 'issue 7 (benchmarks)'));

@@ -1,0 +1,144 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { Command, Option } from 'commander';
+import { LineSplitter, type Piece } from '../../../connectors/sources/file-tail/lines.js';
+import { domainCodec, toJsonDocument } from '../../avro.js';
+import type { RejectionReason } from '../../dlq.js';
+import { buildEnvelope, describeOrigin, readEnvelope, type RawEnvelope } from '../../envelope.js';
+import { TallyError, isTallyError, messageOf } from '../../errors.js';
+import { normaliserFor } from '../../normalise/index.js';
+import type { Normaliser } from '../../normalise/types.js';
+
+export interface ConvertOptions {
+  normaliser: Normaliser;
+  /** auto: a Filebeat event line is unwrapped, any other line is the message; none: every line is the message */
+  envelope: 'auto' | 'none';
+  /** the path the lines are said to come from (log.file.path) */
+  name: string;
+  maxLineBytes: number;
+}
+
+export interface ConvertSummary {
+  lines: number;
+  records: number;
+  rejectedLines: number;
+}
+
+/** One rejection as `tally convert` writes it on stderr. */
+export interface ConvertRejection {
+  /** 1-based line number of the input */
+  line: number;
+  reasons: RejectionReason[];
+  original: string;
+}
+
+const defaultMaxLineBytes = 524_288;
+
+export function convertCommand(): Command {
+  return new Command('convert')
+    .description('normalise one kind from stdin with the transform\'s own code: records as JSON lines on stdout, rejections as JSON lines on stderr; exit 1 if any line was rejected')
+    .requiredOption('--kind <kind>', 'the input kind, e.g. accounting')
+    .addOption(new Option('--envelope <mode>', 'auto: a Filebeat event (JSON with message and @timestamp/log/input/agent) is unwrapped, any other line is the message; none: every line is the message').choices(['auto', 'none']).default('auto'))
+    .option('--name <path>', 'the file the lines are said to come from (log.file.path, part of the record id)', '-')
+    .option('--max-line-bytes <n>', 'a longer line is rejected (RECORD_TOO_LARGE)', String(defaultMaxLineBytes))
+    .action(async (options: { kind: string; envelope: 'auto' | 'none'; name: string; maxLineBytes: string }) => {
+      const maxLineBytes = Number(options.maxLineBytes);
+      if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) throw new TallyError('USAGE', `--max-line-bytes must be a positive whole number, got ${JSON.stringify(options.maxLineBytes)}`);
+      const normaliser = normaliserFor(options.kind);
+      // a reader that went away (| head) ends the conversion quietly
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+        process.exit(process.exitCode ?? 0);
+      });
+      const summary = await convertStream(process.stdin, process.stdout, process.stderr, { normaliser, envelope: options.envelope, name: options.name, maxLineBytes });
+      if (summary.rejectedLines > 0) process.exitCode = 1;
+    });
+}
+
+/**
+ * Lines in, JSON lines out, in bounded memory: a line is at most `maxLineBytes` held, and output
+ * waits for the writers to drain. Offsets are exact byte offsets of each line in the input.
+ */
+export async function convertStream(input: AsyncIterable<Buffer | string>, output: Writable, errors: Writable, options: ConvertOptions): Promise<ConvertSummary> {
+  const records = new LineWriter(output);
+  const rejections = new LineWriter(errors);
+  const summary: ConvertSummary = { lines: 0, records: 0, rejectedLines: 0 };
+  const splitter = new LineSplitter(0, options.maxLineBytes);
+  const take = (pieces: Piece[]) => {
+    for (const piece of pieces) {
+      summary.lines += 1;
+      const result = convertPiece(piece, summary.lines, options);
+      for (const document of result.documents) records.add(document);
+      for (const rejection of result.rejections) rejections.add(JSON.stringify(rejection));
+      summary.records += result.documents.length;
+      if (result.rejections.length > 0) summary.rejectedLines += 1;
+    }
+  };
+  for await (const chunk of input) {
+    take(splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    await Promise.all([records.flush(), rejections.flush()]);
+  }
+  // a last line without its newline
+  if (splitter.pendingBytes > 0) take(splitter.push(Buffer.from('\n')));
+  await Promise.all([records.flush(), rejections.flush()]);
+  return summary;
+}
+
+interface ConvertedLine {
+  /** each record as its JSON document (toJsonDocument: timestamps ISO 8601, nulls left out) */
+  documents: string[];
+  rejections: ConvertRejection[];
+}
+
+const nothing: ConvertedLine = { documents: [], rejections: [] };
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The stream's code path for one line: envelope, normaliser, then the Avro encoding the transform would write. */
+export function convertPiece(piece: Piece, line: number, options: ConvertOptions): ConvertedLine {
+  const coordinates = { inputType: 'stdin' as const, path: options.name, offset: piece.start };
+  if (piece.kind === 'oversize') {
+    const origin = describeOrigin(buildEnvelope({ message: '', ...coordinates }));
+    const message = `the line is ${piece.length} bytes, over the limit of ${options.maxLineBytes} (--max-line-bytes); its first ${piece.head.length} bytes are shown (${origin})`;
+    return { documents: [], rejections: [{ line, reasons: [{ code: 'RECORD_TOO_LARGE', message }], original: piece.head.toString('utf8') }] };
+  }
+  const text = piece.bytes.toString('utf8');
+  if (text.trim() === '') return nothing;
+  let envelope: RawEnvelope;
+  try {
+    envelope = options.envelope === 'auto' ? readEnvelope(piece.bytes, coordinates) : buildEnvelope({ message: strictUtf8.decode(piece.bytes), ...coordinates });
+  } catch (error) {
+    const message = isTallyError(error) ? error.message : `input from ${options.name} at byte ${piece.start} is not valid UTF-8`;
+    return { documents: [], rejections: [{ line, reasons: [{ code: 'RECORD_UNPARSABLE', rule: 'utf-8', message }], original: text }] };
+  }
+  const normalised = options.normaliser.normalise(envelope);
+  const converted: ConvertedLine = { documents: [], rejections: normalised.rejections.map((r) => ({ line, reasons: r.reasons, original: r.original ?? text })) };
+  for (const record of normalised.records) {
+    const codec = domainCodec(record.topic);
+    try {
+      codec.encode(record.value);
+    } catch (error) {
+      converted.rejections.push({ line, reasons: [{ code: isTallyError(error) ? error.code : 'RECORD_UNRENDERABLE', rule: 'avro', message: `${messageOf(error)} (${describeOrigin(envelope)})` }], original: text });
+      continue;
+    }
+    converted.documents.push(JSON.stringify(toJsonDocument(codec, record.value)));
+  }
+  return converted;
+}
+
+/** Collects lines and writes them in one piece per input chunk, waiting for the stream to drain. */
+class LineWriter {
+  private pending = '';
+
+  constructor(private readonly stream: Writable) {}
+
+  add(line: string): void {
+    this.pending += `${line}\n`;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    if (!this.stream.write(text)) await once(this.stream, 'drain');
+  }
+}

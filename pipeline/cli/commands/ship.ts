@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { startFileTail, type FileTail } from '../../../connectors/sources/file-tail/index.js';
+import { createBus } from '../../bus/index.js';
+import { TallyError } from '../../errors.js';
+import { projectRoot } from '../../paths.js';
+import { installShutdown } from '../../runtime/shutdown.js';
+import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
+import { collect, contextFrom } from '../context.js';
+
+export function shipCommand(): Command {
+  return new Command('ship')
+    .description('tail files Filebeat-style (registry, rotation, copytruncate) into raw.<kind>; a line counts as shipped once Kafka acknowledged it')
+    .option('--path <glob>', 'files to tail (repeatable); adds one input besides ship.inputs', collect)
+    .option('--kind <kind>', 'kind of the --path input', 'accounting')
+    .option('--registry <file>', 'registry file of the --path input')
+    .action(async (options: { path?: string[]; kind: string; registry?: string }, command: Command) => {
+      const { config, log } = contextFrom(command);
+      const inputs: Record<string, unknown>[] = [...config.ship.inputs];
+      if (options.path?.length) inputs.push({ paths: options.path, kind: options.kind, ...(options.registry ? { registryPath: options.registry } : {}) });
+      if (inputs.length === 0) throw new TallyError('USAGE', 'nothing to ship: give --path <glob> or configure ship.inputs');
+      const bus = createBus(config.kafka, log);
+      const registryDir = path.resolve(projectRoot, config.services.dir, 'registry');
+      const kinds = inputs.map((input) => String(input.kind ?? 'accounting'));
+      await ensureTopics(bus, config.topics, kinds.flatMap((kind) => [rawTopic(kind), deadLetterTopic(kind)]));
+      const producer = await bus.producer();
+      const tails: FileTail[] = [];
+      for (const [i, input] of inputs.entries()) {
+        const registryPath = input.registryPath ?? path.join(registryDir, `ship.${kinds[i]}.${i}.json`);
+        tails.push(await startFileTail({ ...input, registryPath } as Parameters<typeof startFileTail>[0], { bus, log, producer }));
+      }
+      for (const tail of tails) process.stdout.write(`tally ship: ${tail.config.paths.join(', ')} → ${bus.topic(rawTopic(tail.config.kind))} (registry ${tail.config.registryPath})\n`);
+      installShutdown(log, config.shutdown.drainTimeoutMs, [
+        async (deadline) => {
+          for (const tail of tails) await tail.stop({ deadlineMs: Math.max(0, deadline - Date.now()) });
+          await producer.close();
+          log.info({ stats: tails.map((t) => t.stats()) }, 'ship stopped');
+        },
+      ]);
+    });
+}

@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { createBus } from '../../bus/index.js';
+import type { KindName } from '../../config/types.js';
+import { installShutdown } from '../../runtime/shutdown.js';
+import { startTransform } from '../../transform/stage.js';
+import { collect, contextFrom } from '../context.js';
+
+export function transformCommand(): Command {
+  return new Command('transform')
+    .description('validate and normalise raw.<kind> into Avro domain topics; rejects go to dlq.<kind> with every reason')
+    .option('--kind <kind>', 'a kind to transform (repeatable; default transform.kinds)', collect)
+    .option('--group <id>', 'consumer group (transform.groupId); more processes in one group share the partitions')
+    .action(async (options: { kind?: string[]; group?: string }, command: Command) => {
+      const { config, log } = contextFrom(command);
+      const bus = createBus(config.kafka, log);
+      const kinds = (options.kind?.length ? options.kind : config.transform.kinds) as KindName[];
+      const stage = await startTransform({ bus, log, groupId: options.group ?? config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages });
+      process.stdout.write(`tally transform running: ${kinds.map((k) => bus.topic(`raw.${k}`)).join(', ')} (group ${options.group ?? config.transform.groupId})\n`);
+      installShutdown(log, config.shutdown.drainTimeoutMs, [
+        async () => {
+          await stage.stop();
+          log.info({ stats: stage.stats() }, 'transform stopped');
+        },
+      ]);
+    });
+}
