@@ -1,10 +1,14 @@
 import { TallyError } from '../errors.js';
 import { accountingNormaliser } from './accounting.js';
+import { apelMessageNormaliser } from './apel-message.js';
+import { casoJsonNormaliser } from './caso-json.js';
 import type { Normaliser } from './types.js';
 
 /** Every kind Tally can normalise: one entry per kind (and its import above). */
 const normalisers: readonly Normaliser[] = [
   accountingNormaliser,
+  apelMessageNormaliser,
+  casoJsonNormaliser,
 ];
 
 const byKind: ReadonlyMap<string, Normaliser> = new Map(normalisers.map((normaliser) => [normaliser.kind, normaliser]));
