@@ -114,7 +114,9 @@ class Tailer {
     private readonly ownProducer: boolean,
   ) {
     this.globs = compiledGlobs(config);
-    this.excludeFiles = config.excludeFiles.map(toRegExp);
+    // never tail the registry itself (nor its .bak, .tmp and .lock), even when a glob matches it
+    const registryFile = path.resolve(config.registryPath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    this.excludeFiles = [...config.excludeFiles.map(toRegExp), new RegExp(`^${registryFile}($|\\.)`)];
     this.rotation = toRegExp(config.rotationSuffix);
     this.keep = lineFilter(config);
     this.context = { kind: config.kind, topic: bus.topic(`raw.${config.kind}`), dlqTopic: bus.topic(`dlq.${config.kind}`), tags: config.tags ?? [], fields: config.fields, keyBy: config.keyBy };
