@@ -1,0 +1,121 @@
+import type { Client } from '@elastic/elasticsearch';
+import type { Bus, IncomingMessage, Producer } from '../../../pipeline/bus/types.js';
+import { deadLetterRecord, type DeadLetterInput } from '../../../pipeline/dlq.js';
+import { TallyError } from '../../../pipeline/errors.js';
+import type { Logger } from '../../../pipeline/log.js';
+import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
+import { prepareBatch, sinkStage, type PreparedDocument } from './batch.js';
+import { bulkPass, type BulkTuning } from './bulk-writer.js';
+import { defaultLayout, type IndexLayout } from './layout.js';
+import type { IndexedTopic } from './topics.js';
+
+export interface ElasticsearchSinkOptions {
+  bus: Bus;
+  client: Client;
+  log: Logger;
+  groupId: string;
+  indexPrefix: string;
+  topics: readonly IndexedTopic[];
+  layout?: IndexLayout;
+  concurrency?: number;
+  flushBytes?: number;
+  /** the longest wait between two attempts at documents Elasticsearch could not take */
+  maxBackoffMs?: number;
+}
+
+/** Counts of what the sink did; every record that did not become a document is counted. */
+export interface SinkStats {
+  batches: number;
+  indexed: number;
+  deadLettered: number;
+  /** tombstones and records superseded by a later record of the same id in the same batch */
+  skipped: number;
+  /** documents sent again after a retriable failure */
+  retried: number;
+}
+
+export interface RunningElasticsearchSink extends RunningStage {
+  producer: Producer;
+  stats: SinkStats;
+}
+
+/**
+ * Index domain topics with the record id as _id (a replay overwrites). A consumer batch is done,
+ * and so may be committed, only when every record in it is acknowledged by Elasticsearch or is in
+ * its dead-letter topic. Documents Elasticsearch cannot take now (429, 5xx, unreachable, timeouts)
+ * are sent again with backoff, only those, for as long as it takes; nothing is committed meanwhile.
+ */
+export async function startElasticsearchSink(options: ElasticsearchSinkOptions): Promise<RunningElasticsearchSink> {
+  const { bus, client, log } = options;
+  const layout = options.layout ?? defaultLayout;
+  const tuning: BulkTuning = { concurrency: options.concurrency ?? 2, flushBytes: options.flushBytes ?? 5_000_000 };
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const byTopic = new Map(options.topics.map((t) => [bus.topic(t.topic), t]));
+  const stats: SinkStats = { batches: 0, indexed: 0, deadLettered: 0, skipped: 0, retried: 0 };
+  const stopping = new AbortController();
+  const producer = await bus.producer();
+
+  const deadLetter = (document: PreparedDocument, reason: DeadLetterInput['reasons'][number]): DeadLetterInput => ({
+    kind: document.spec.kind,
+    stage: sinkStage,
+    original: document.message.value ?? Buffer.alloc(0),
+    source: { topic: document.message.topic, partition: document.message.partition, offset: document.message.offset, key: document.id },
+    reasons: [reason],
+  });
+
+  const writeAll = async (documents: PreparedDocument[]): Promise<DeadLetterInput[]> => {
+    const letters: DeadLetterInput[] = [];
+    let pending = documents;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const pass = await bulkPass(client, pending, tuning);
+      stats.indexed += pass.written;
+      for (const { document, reason } of pass.refused) letters.push(deadLetter(document, reason));
+      if (pass.retry.length === 0) break;
+      if (stopping.signal.aborted) throw new TallyError('ES_RETRIABLE', `stopping with ${pass.retry.length} documents not acknowledged by Elasticsearch; they stay uncommitted`);
+      const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 12));
+      const level = pass.requestError && !pass.requestError.retriable ? 'error' : 'warn';
+      log[level]({ attempt, documents: pass.retry.length, of: documents.length, backoffMs }, `Elasticsearch did not take ${pass.retry.length} documents (${pass.retryReason ?? 'no reason given'}); sending them again, nothing committed meanwhile`);
+      stats.retried += pass.retry.length;
+      pending = pass.retry;
+      await abortableSleep(backoffMs, stopping.signal);
+    }
+    return letters;
+  };
+
+  const handle = async (messages: IncomingMessage[]): Promise<void> => {
+    const batch = prepareBatch(messages, (topic) => byTopic.get(topic), layout, options.indexPrefix);
+    const letters = [...batch.rejected, ...(await writeAll(batch.documents))];
+    if (letters.length) {
+      await producer.send(letters.map((letter) => deadLetterRecord(bus.topic, letter)));
+      log.warn({ count: letters.length, reasons: [...new Set(letters.map((l) => l.reasons[0]?.rule ?? l.reasons[0]?.code))] }, 'records Elasticsearch cannot index went to their dead-letter topics');
+    }
+    stats.batches += 1;
+    stats.skipped += batch.skipped;
+    stats.deadLettered += letters.length;
+  };
+
+  const stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: [...byTopic.keys()], handle, maxBackoffMs });
+  return {
+    ...stage,
+    producer,
+    stats,
+    async stop() {
+      stopping.abort();
+      await stage.stop();
+      await producer.close();
+    },
+  };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
