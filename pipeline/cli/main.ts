@@ -11,6 +11,10 @@ import { shipCommand } from './commands/ship.js';
 import { beatsCommand } from './commands/beats.js';
 import { transformCommand } from './commands/transform.js';
 import { convertCommand } from './commands/convert.js';
+import { sinkCommand } from './commands/sink.js';
+import { setupCommand } from './commands/setup.js';
+import { reportCommand } from './commands/report.js';
+import { dlqCommand } from './commands/dlq.js';
 import { notBuiltCommand } from './commands/not-built.js';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -35,11 +39,11 @@ export function buildProgram(): Command {
   program.addCommand(httpCommand());
   program.addCommand(notBuiltCommand('apel-queue', "read cASO's SSM dirq outgoing queue into raw.apel-message", 'issue 4 (cloud-accounting path)'));
   program.addCommand(transformCommand());
-  program.addCommand(notBuiltCommand('sink', 'write domain topics to Elasticsearch or APEL message batches', 'issues 3–4', (c) => c.argument('<target>', 'elasticsearch | apel')));
-  program.addCommand(notBuiltCommand('setup', 'install index templates and Kibana saved objects', 'issue 3 (accounting path)'));
+  program.addCommand(sinkCommand());
+  program.addCommand(setupCommand());
   program.addCommand(convertCommand());
-  program.addCommand(notBuiltCommand('report', 'the dashboards\' aggregations as tables', 'issues 3–5'));
-  program.addCommand(notBuiltCommand('dlq', 'inspect and replay dead-letter topics', 'issue 6 (reliability)'));
+  program.addCommand(reportCommand());
+  program.addCommand(dlqCommand());
   program.addCommand(notBuiltCommand('bench', 'benchmarks against ceilings and peers', 'issue 7 (benchmarks)'));
   return program;
 }

@@ -45,10 +45,10 @@ test('an unknown command is a usage error', async () => {
   assert.match(result.stderr, /unknown command 'frobnicate'/);
 });
 
-test('a command whose stage is not built says so and exits 3', async () => {
-  const result = await run(['dlq', 'list']);
-  assert.equal(result.code, 3);
-  assert.match(result.stderr, /NOT_BUILT: tally dlq is not built yet/);
+test('a usage error names what is wrong and what is allowed, and exits 2', async () => {
+  const result = await run(['dlq', 'list', 'no-such-kind']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /USAGE: unknown kind "no-such-kind"; the kinds are accounting, /);
 });
 
 test('a bad configuration file is named, with the key and the rule, and nothing starts', async () => {

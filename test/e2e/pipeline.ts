@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { Admin } from '../../pipeline/bus/types.js';
+import { eventually, testConfig, uniqueName } from '../support/world.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const cliEntry = path.resolve(here, '../../pipeline/cli/main.js');
+
+/** One isolated pipeline: its own topic prefix, index prefix, groups, registry and temp folder. */
+export interface PipelineWorld {
+  dir: string;
+  configFile: string;
+  topicPrefix: string;
+  indexPrefix: string;
+  config: Record<string, unknown>;
+}
+
+export async function pipelineWorld(name: string, extra: Record<string, unknown> = {}): Promise<PipelineWorld> {
+  const dir = await mkdtemp(path.join(tmpdir(), `tally-${name}-`));
+  const topicPrefix = `${uniqueName(name)}.`;
+  const indexPrefix = `${uniqueName(`tally-${name}`)}-`;
+  const base = testConfig();
+  const config = {
+    kafka: { brokers: base.kafka.brokers, topicPrefix, commitIntervalMs: 200 },
+    elasticsearch: { url: base.elasticsearch.url, indexPrefix },
+    log: { level: process.env.TALLY_TEST_LOG_LEVEL ?? 'warn', pretty: false },
+    shutdown: { drainTimeoutMs: 20_000 },
+    topics: { partitions: 2 },
+    ...extra,
+  };
+  const configFile = path.join(dir, 'tally.yaml');
+  await writeFile(configFile, stringify(config));
+  return { dir, configFile, topicPrefix, indexPrefix, config };
+}
+
+/** Add sections to the world's configuration file (a later key replaces an earlier one). */
+export async function extendConfig(world: PipelineWorld, extra: Record<string, unknown>): Promise<void> {
+  Object.assign(world.config, extra);
+  await writeFile(world.configFile, stringify(world.config));
+}
+
+/** A `tally <args>` process of the world; resolves once it printed `readyText` on stdout. */
+export interface StageProcess {
+  proc: ChildProcess;
+  output: () => string;
+  kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startStage(world: PipelineWorld, args: string[], readyText: RegExp, timeoutMs = 60_000): Promise<StageProcess> {
+  const proc = spawn(process.execPath, [cliEntry, '-c', world.configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', ELASTICSEARCH_URL: '' } });
+  let out = '';
+  proc.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  proc.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const early = exited.then((code) => {
+    throw new Error(`tally ${args.join(' ')} exited with ${code} before it was ready: ${out.slice(-2000)}`);
+  });
+  early.catch(() => undefined);
+  await Promise.race([eventually(`tally ${args.join(' ')} to be ready`, timeoutMs, () => (readyText.test(out) ? true : undefined)), early]);
+  return {
+    proc,
+    output: () => out,
+    async kill(signal) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Wait until the group has consumed and committed everything of the topic. */
+export async function caughtUp(admin: Admin, groupId: string, topic: string, timeoutMs: number): Promise<void> {
+  await eventually(`group ${groupId} caught up on ${topic}`, timeoutMs, async () => {
+    const offsets = await admin.groupOffsets(groupId, topic);
+    return offsets.every((o) => o.lag === 0) && offsets.some((o) => Number(o.end) > 0) ? true : undefined;
+  });
+}
+
+export async function topicSize(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.groupOffsets('tally-test-size-nobody', topic);
+  return offsets.reduce((sum, o) => sum + Number(o.end), 0);
+}
