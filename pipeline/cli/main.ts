@@ -15,6 +15,7 @@ import { sinkCommand } from './commands/sink.js';
 import { setupCommand } from './commands/setup.js';
 import { reportCommand } from './commands/report.js';
 import { dlqCommand } from './commands/dlq.js';
+import { apelQueueCommand } from './commands/apel-queue.js';
 import { notBuiltCommand } from './commands/not-built.js';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -37,7 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(shipCommand());
   program.addCommand(beatsCommand());
   program.addCommand(httpCommand());
-  program.addCommand(notBuiltCommand('apel-queue', "read cASO's SSM dirq outgoing queue into raw.apel-message", 'issue 4 (cloud-accounting path)'));
+  program.addCommand(apelQueueCommand());
   program.addCommand(transformCommand());
   program.addCommand(sinkCommand());
   program.addCommand(setupCommand());

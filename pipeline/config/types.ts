@@ -68,6 +68,7 @@ export interface ElasticsearchSinkConfig {
   topics: string[];
   concurrency: number;
   flushBytes: number;
+  layout: 'monthly' | 'data-stream';
   kibanaUrl?: string;
 }
 
@@ -84,5 +85,8 @@ export interface TallyConfig {
   /** checked by the beats connector's own schema */
   beats: Record<string, unknown>;
   transform: TransformConfig;
-  sinks: { elasticsearch: ElasticsearchSinkConfig };
+  /** checked by the apel-queue connector's own schema */
+  apelQueue: Record<string, unknown>;
+  /** apel: checked by the APEL sink's own schema */
+  sinks: { elasticsearch: ElasticsearchSinkConfig; apel: Record<string, unknown> };
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { describeTemplateInstall, installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
-import { defaultLayout, parseLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
+import { parseLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
 import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
 import { authHeaders, createEsClient } from '../../elasticsearch/client.js';
 import { importSavedObjects, savedObjectsFile } from '../../setup/kibana.js';
@@ -9,7 +9,7 @@ import { contextFrom } from '../context.js';
 interface SetupOptions {
   kibanaUrl?: string;
   kibanaSpace?: string;
-  layout: string;
+  layout?: string;
 }
 
 export function setupCommand(): Command {
@@ -17,10 +17,10 @@ export function setupCommand(): Command {
     .description('install the Elasticsearch index templates (and ILM policies where the cluster has ILM) for sinks.elasticsearch.topics, and import the Kibana dashboards')
     .option('--kibana-url <url>', 'Kibana to import the saved objects into (sinks.elasticsearch.kibanaUrl); without one, only Elasticsearch is set up')
     .option('--kibana-space <space>', 'Kibana space to import into (the default space when omitted)')
-    .option('--layout <layout>', 'index layout: monthly (indices by the records\' month; replays overwrite) or data-stream (needs the data-streams module)', defaultLayout)
+    .option('--layout <layout>', 'index layout: monthly (indices by the records\' month; replays overwrite) or data-stream (needs the data-streams module); default sinks.elasticsearch.layout')
     .action(async (options: SetupOptions, command: Command) => {
-      const layout = parseLayout(options.layout);
       const { config } = contextFrom(command);
+      const layout = parseLayout(options.layout ?? config.sinks.elasticsearch.layout);
       const topics = config.sinks.elasticsearch.topics.map(indexedTopic);
       const prefix = config.elasticsearch.indexPrefix;
       const client = createEsClient(config.elasticsearch);

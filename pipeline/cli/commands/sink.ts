@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
-import { defaultLayout, parseLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
+import { parseLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
 import { describeTemplateInstall, installIndexTemplates, type TemplateInstall } from '../../../connectors/sinks/elasticsearch/setup.js';
 import { startElasticsearchSink, type RunningElasticsearchSink } from '../../../connectors/sinks/elasticsearch/sink.js';
 import { indexedTopic, type IndexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
+import { startApelSink } from '../../../connectors/sinks/apel/sink.js';
 import { createBus } from '../../bus/index.js';
 import { createEsClient } from '../../elasticsearch/client.js';
 import { TallyError, isTallyError, messageOf } from '../../errors.js';
@@ -15,14 +16,15 @@ type Client = ReturnType<typeof createEsClient>;
 
 export function sinkCommand(): Command {
   return new Command('sink')
-    .description('write domain topics to Elasticsearch (templates installed first), until SIGTERM; apel is not built yet')
+    .description('write domain topics to Elasticsearch (templates installed first) or cloud.* to APEL messages in an SSM outgoing queue, until SIGTERM')
     .argument('<target>', 'elasticsearch | apel')
-    .option('--layout <layout>', 'index layout: monthly (indices by the records\' month; replays overwrite) or data-stream (needs the data-streams module)', defaultLayout)
-    .action(async (target: string, options: { layout: string }, command: Command) => {
-      if (target === 'apel') throw new TallyError('NOT_BUILT', 'tally sink apel is not built yet; it arrives with issue 4 (cloud-accounting path)');
+    .option('--path <dir>', 'apel: the SSM outgoing queue directory (sinks.apel.path), e.g. /var/spool/apel/outgoing')
+    .option('--layout <layout>', 'index layout: monthly (indices by the records\' month; replays overwrite) or data-stream (needs the data-streams module); default sinks.elasticsearch.layout')
+    .action(async (target: string, options: { layout?: string; path?: string }, command: Command) => {
+      if (target === 'apel') return runApelSink(command, options.path);
       if (target !== 'elasticsearch') throw new TallyError('USAGE', `unknown sink "${target}": elasticsearch or apel`);
-      const layout = parseLayout(options.layout);
       const { config, log } = contextFrom(command);
+      const layout = parseLayout(options.layout ?? config.sinks.elasticsearch.layout);
       const settings = config.sinks.elasticsearch;
       const topics = settings.topics.map(indexedTopic);
       const prefix = config.elasticsearch.indexPrefix;
@@ -38,6 +40,22 @@ export function sinkCommand(): Command {
       if (shutdown.stopping()) await sink.stop();
       process.stdout.write(`tally sink elasticsearch: ${topics.map((t) => bus.topic(t.topic)).join(', ')} → ${config.elasticsearch.url} (${install.layout}), consumer group ${settings.groupId}\n`);
     });
+}
+
+async function runApelSink(command: Command, queuePath: string | undefined): Promise<void> {
+  const { config, log } = contextFrom(command);
+  const section: Record<string, unknown> = { ...config.sinks.apel, ...(queuePath ? { path: queuePath } : {}) };
+  const path = section.path;
+  if (typeof path !== 'string') throw new TallyError('USAGE', 'tally sink apel needs the outgoing queue directory: --path <dir> or sinks.apel.path in the configuration');
+  const bus = createBus(config.kafka, log);
+  const sink = await startApelSink({ bus, log, config: { ...section, path }, topics: config.topics });
+  process.stdout.write(`tally sink apel: ${sink.config.topics.map((t) => bus.topic(t)).join(', ')} → ${sink.config.path} (APEL messages, at most ${sink.config.maxRecordsPerMessage} records each), consumer group ${sink.config.groupId}\n`);
+  installShutdown(log, config.shutdown.drainTimeoutMs, [
+    async (deadline) => {
+      await sink.stop({ timeoutMs: Math.max(0, deadline - Date.now() - 1000) });
+      log.info({ stats: sink.stats() }, 'sink apel stopped');
+    },
+  ]);
 }
 
 /** Elasticsearch may be down when the sink starts: wait for it (templates first), unless told to stop. */

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { defaultLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
 import { installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
 import { startElasticsearchSink } from '../../../connectors/sinks/elasticsearch/sink.js';
 import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
@@ -39,7 +38,7 @@ export function upCommand(): Command {
       const kinds = ['accounting'] as const;
       const esTopics = ['accounting.usage'].map(indexedTopic);
       const prefix = config.elasticsearch.indexPrefix;
-      const install = await installIndexTemplates(client, { prefix, layout: defaultLayout, topics: esTopics });
+      const install = await installIndexTemplates(client, { prefix, layout: config.sinks.elasticsearch.layout, topics: esTopics });
       out(`  templates      ${install.indexTemplates.map((t) => t.name).join(', ')} (${install.layout} indices)`);
       await ensureTopics(bus, config.topics, kinds.flatMap((k) => [rawTopic(k), deadLetterTopic(k)]));
 

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../../pipeline/paths.js';
+import { casoVenv, ensureApelTools } from '../apel/tools.js';
 
 /**
  * The committed apel-message and caso-json fixtures are what cASO itself writes: the generator
@@ -16,7 +17,8 @@ const generator = path.join(projectRoot, 'test/interop/caso/generate_fixtures.py
 const fixtureRoot = path.join(projectRoot, 'test/fixtures');
 
 function casoPython(): string | undefined {
-  const candidates = [process.env.CASO_PYTHON, 'python3', path.join(os.tmpdir(), 'caso-venv/bin/python')].filter((c): c is string => c !== undefined && c !== '');
+  ensureApelTools();
+  const candidates = [process.env.CASO_PYTHON, path.join(casoVenv, 'bin/python'), 'python3', path.join(os.tmpdir(), 'caso-venv/bin/python')].filter((c): c is string => c !== undefined && c !== '');
   return candidates.find((python) => (python === 'python3' || existsSync(python)) && spawnSync(python, ['-c', 'import caso.record, caso.messenger.ssm'], { stdio: 'ignore' }).status === 0);
 }
 

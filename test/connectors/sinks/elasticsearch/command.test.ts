@@ -48,8 +48,8 @@ describe('tally sink and tally setup', { timeout: 120_000 }, () => {
     await client.close();
   });
 
-  test('tally sink apel is not built yet; an unknown target is a usage error', async () => {
-    await assert.rejects(sinkCommand().parseAsync(['apel'], { from: 'user' }), (error) => isTallyError(error, 'NOT_BUILT'));
+  test('tally sink apel without a queue directory, an unknown target and an unknown layout are usage errors', async () => {
+    await assert.rejects(sinkCommand().parseAsync(['apel'], { from: 'user' }), (error) => isTallyError(error, 'USAGE') && /outgoing queue directory/.test(error.message));
     await assert.rejects(sinkCommand().parseAsync(['s3'], { from: 'user' }), (error) => isTallyError(error, 'USAGE'));
     await assert.rejects(sinkCommand().parseAsync(['elasticsearch', '--layout', 'weekly'], { from: 'user' }), (error) => isTallyError(error, 'USAGE'));
   });
