@@ -2,6 +2,9 @@ import { TallyError } from '../errors.js';
 import { accountingNormaliser } from './accounting.js';
 import { apelMessageNormaliser } from './apel-message.js';
 import { casoJsonNormaliser } from './caso-json.js';
+import { openstackAuditNormaliser } from './openstack-audit.js';
+import { osloLogNormaliser } from './oslo-log.js';
+import { rorAuditNormaliser } from './ror-audit.js';
 import type { Normaliser } from './types.js';
 
 /** Every kind Tally can normalise: one entry per kind (and its import above). */
@@ -9,6 +12,9 @@ const normalisers: readonly Normaliser[] = [
   accountingNormaliser,
   apelMessageNormaliser,
   casoJsonNormaliser,
+  rorAuditNormaliser,
+  openstackAuditNormaliser,
+  osloLogNormaliser,
 ];
 
 const byKind: ReadonlyMap<string, Normaliser> = new Map(normalisers.map((normaliser) => [normaliser.kind, normaliser]));

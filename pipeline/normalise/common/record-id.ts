@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { RawEnvelope } from '../../envelope.js';
+
+/**
+ * Deterministic record ids: hex SHA-256, first 32 characters (128 bits). Lengths prefix every
+ * variable part, so no two different inputs hash the same bytes.
+ */
+
+/**
+ * The id of a line from where it was read, the accounting rule:
+ *   file coordinates known (a log.offset and a file identity): "file", host, file identity, offset, text
+ *   otherwise:                                                 "message", text
+ * The file identity is `device_id:inode` when the envelope has both (it survives a rotation's
+ * rename) and the path otherwise; the text is trimmed. A replayed line keeps its id; the same text
+ * elsewhere in a file gets another.
+ */
+export function lineRecordId(envelope: RawEnvelope, text: string): string {
+  const hash = createHash('sha256');
+  const offset = envelope.log?.offset;
+  const file = Number.isSafeInteger(offset) ? fileIdentity(envelope) : null;
+  if (file !== null) {
+    const host = typeof envelope.host?.name === 'string' ? envelope.host.name : '';
+    hash.update(`file|${host.length}:${host}|${file.length}:${file}|${offset as number}|`);
+  } else {
+    hash.update('message|');
+  }
+  hash.update(text.trim());
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** The id from a business key the input carries itself (a notification's message_id): the same event by any path has the same id. */
+export function businessRecordId(scope: string, ...parts: string[]): string {
+  const hash = createHash('sha256');
+  hash.update(`${scope.length}:${scope}`);
+  for (const part of parts) hash.update(`|${part.length}:${part}`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+function fileIdentity(envelope: RawEnvelope): string | null {
+  const file = envelope.log?.file as Record<string, unknown> | undefined;
+  const device = file?.device_id;
+  const inode = file?.inode;
+  const given = (v: unknown) => (typeof v === 'string' && v !== '') || typeof v === 'number';
+  if (given(device) && given(inode)) return `${String(device)}:${String(inode)}`;
+  return typeof file?.path === 'string' ? file.path : null;
+}
