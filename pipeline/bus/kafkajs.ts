@@ -39,15 +39,28 @@ export function kafkajsClient(config: KafkaConfig, log: Logger, clientSuffix = '
   });
 }
 
+/**
+ * After a failed send, kafkajs's idempotent producer may hold sequence numbers the broker never
+ * accepted (a MESSAGE_TOO_LARGE refusal leaves every later send failing with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER), so the next send starts on a fresh producer id.
+ */
 class KafkajsProducer implements Producer {
+  private suspect = false;
+
   constructor(
-    private readonly producer: JsProducer,
+    private producer: JsProducer,
+    private readonly connect: () => Promise<JsProducer>,
     private readonly config: KafkaConfig,
     private readonly timeoutMs: number,
   ) {}
 
   async send(records: OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
+    if (this.suspect) {
+      await this.producer.disconnect().catch(() => undefined);
+      this.producer = await this.connect();
+      this.suspect = false;
+    }
     const byTopic = new Map<string, OutgoingRecord[]>();
     for (const record of records) {
       const list = byTopic.get(record.topic);
@@ -81,6 +94,7 @@ class KafkajsProducer implements Producer {
         }
       }
     } catch (error) {
+      this.suspect = true;
       throw toKafkaError(`producing ${records.length} record(s) to ${[...byTopic.keys()].join(', ')}`, error);
     }
   }
@@ -92,18 +106,21 @@ class KafkajsProducer implements Producer {
 
 export async function kafkajsProducer(client: Kafka, config: KafkaConfig, options: ProducerOptions = {}): Promise<Producer> {
   const retries = options.retries ?? config.produceRetries;
-  const producer = client.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: true,
-    retry: { retries, initialRetryTime: 200, maxRetryTime: 5_000 },
-  });
-  try {
-    await producer.connect();
-  } catch (error) {
-    throw toKafkaError('connecting the producer', error);
-  }
-  return new KafkajsProducer(producer, config, options.timeoutMs ?? config.requestTimeoutMs);
+  const connect = async (): Promise<JsProducer> => {
+    const producer = client.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      retry: { retries, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw toKafkaError('connecting the producer', error);
+    }
+    return producer;
+  };
+  return new KafkajsProducer(await connect(), connect, config, options.timeoutMs ?? config.requestTimeoutMs);
 }
 
 class KafkajsConsumer extends ConsumerCore {

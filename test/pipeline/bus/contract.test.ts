@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bus, Consumer, IncomingMessage } from '../../../pipeline/bus/types.js';
@@ -63,6 +64,23 @@ for (const backend of backends) {
       assert.equal(text(byValue.get('second')?.key ?? null), 'k-2');
       assert.equal(byValue.get('no key')?.key, null);
       assert.equal(seen.all.length, 3, 'nothing extra arrived');
+    });
+
+    test('a record over the broker limit fails permanently, and the same producer goes on sending', async () => {
+      const topic = uniqueName(`contract-${backend}-toolarge`);
+      const admin = await bus.admin();
+      closers.push(() => admin.close());
+      await admin.createTopics([{ topic, partitions: 1, configs: { 'max.message.bytes': '100000' } }]);
+      const producer = await bus.producer();
+      closers.push(() => producer.close());
+      await producer.send([{ topic, key: 'before', value: 'small' }]);
+      await assert.rejects(producer.send([{ topic, key: 'big', value: randomBytes(400_000) }]), (error: unknown) => (error as { code?: string }).code === 'KAFKA_PERMANENT');
+      await producer.send([{ topic, key: 'after', value: 'small again' }]);
+      const seen = newSeen();
+      const consumer = await startConsumer(bus, 'a', uniqueName('g'), topic, seen);
+      closers.push(() => consumer.close());
+      await eventually('two messages', 60_000, () => (seen.all.length >= 2 ? true : undefined));
+      assert.deepEqual(seen.all.map((m) => text(m.key)), ['before', 'after']);
     });
 
     test('records with the same key keep their order', async () => {
