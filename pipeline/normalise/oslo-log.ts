@@ -5,6 +5,7 @@ import { jsonProblem } from './common/json-problem.js';
 import { describeValue } from './common/source.js';
 import { readJsonRecord } from './oslo/json-line.js';
 import { opsLogRecord, opsLogsTopic, type LineReading } from './oslo/log-event.js';
+import { TracebackJoiner } from './oslo/join.js';
 import { readTextRecord } from './oslo/text-line.js';
 import type { Normalised, Normaliser } from './types.js';
 
@@ -24,7 +25,7 @@ export interface OsloLogOptions {
 
 export function createOsloLogNormaliser(options: OsloLogOptions = {}): Normaliser {
   const defaultZone = options.defaultZone ?? utc;
-  return { kind: 'oslo-log', topics: [opsLogsTopic], normalise: (envelope) => normaliseOsloLog(envelope, defaultZone) };
+  return { kind: 'oslo-log', topics: [opsLogsTopic], normalise: (envelope) => normaliseOsloLog(envelope, defaultZone), createJoiner: () => new TracebackJoiner() };
 }
 
 export const osloLogNormaliser: Normaliser = createOsloLogNormaliser();

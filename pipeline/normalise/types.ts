@@ -25,6 +25,35 @@ export interface Normalised {
   rejections: Rejection[];
 }
 
+/** Where a raw line was read from Kafka. */
+export interface LinePosition {
+  topic: string;
+  partition: number;
+  offset: string | number;
+}
+
+/** A line that completes an event of joined lines (a traceback joined to its record). */
+export interface JoinedLines {
+  envelope: RawEnvelope;
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+/**
+ * Joins the lines of one stream (the Kafka key) that belong to one event, with bounded memory.
+ * A held line's offset must not be committed until its event is produced: commit on a partition
+ * only below `lowestHeldOffset`.
+ */
+export interface LineJoiner {
+  push(streamKey: string, envelope: RawEnvelope, at: LinePosition, now?: number): JoinedLines[];
+  flushOlderThan(ageMs: number, now?: number): JoinedLines[];
+  flushAll(): JoinedLines[];
+  dropPartition(topic: string, partition: number): number;
+  lowestHeldOffset(topic: string, partition: number): number | undefined;
+}
+
 /**
  * One kind's normaliser: the same code serves `tally transform` and `tally convert`. It never
  * throws for content: everything it cannot accept comes back as a rejection with its reasons.
@@ -35,4 +64,6 @@ export interface Normaliser {
   topics: readonly string[];
   /** the envelope's message is the input; its coordinates say where it came from */
   normalise(envelope: RawEnvelope): Normalised;
+  /** for kinds whose events span several lines when the shipper sends one line per event */
+  createJoiner?(): LineJoiner;
 }

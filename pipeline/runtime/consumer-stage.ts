@@ -11,9 +11,11 @@ export interface ConsumerStageOptions {
   fromBeginning?: boolean;
   /**
    * Make a batch durable downstream (outputs and dead letters acknowledged). Resolving marks the
-   * whole batch done; throwing retries the same batch with backoff, never committing past it.
+   * batch done, but for the messages it returns: those the stage holds (lines of an event not yet
+   * complete) and marks done itself later with `consumer.done`. Throwing retries the same batch
+   * with backoff, never committing past it.
    */
-  handle: (messages: IncomingMessage[]) => Promise<void>;
+  handle: (messages: IncomingMessage[]) => Promise<void | ReadonlySet<IncomingMessage>>;
   maxBackoffMs?: number;
 }
 
@@ -36,8 +38,8 @@ export async function startConsumerStage(options: ConsumerStageOptions): Promise
     let attempt = 0;
     while (!stopping) {
       try {
-        await options.handle(messages);
-        for (const message of messages) consumer.done(message);
+        const held = await options.handle(messages);
+        for (const message of messages) if (!held?.has(message)) consumer.done(message);
         return;
       } catch (error) {
         attempt += 1;

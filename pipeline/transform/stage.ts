@@ -1,11 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, IncomingMessage, OutgoingRecord, Producer } from '../bus/types.js';
 import type { TopicsConfig } from '../config/types.js';
+import { deadLetterRecord } from '../dlq.js';
+import { isTallyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { normaliserFor } from '../normalise/index.js';
-import type { Normaliser } from '../normalise/types.js';
+import type { JoinedLines, LineJoiner, Normaliser } from '../normalise/types.js';
 import { startConsumerStage, type RunningStage } from '../runtime/consumer-stage.js';
 import { deadLetterTopic, ensureTopics, kindOfRawTopic, rawTopic } from '../topics.js';
-import { transformMessage } from './transform-message.js';
+import { normaliseEnvelope, readRawMessage } from './transform-message.js';
 
 export interface TransformOptions {
   bus: Bus;
@@ -16,6 +19,8 @@ export interface TransformOptions {
   /** raw messages whose outputs go to Kafka in one send */
   maxBatchMessages: number;
   fromBeginning?: boolean;
+  /** a held event (an oslo.log record waiting for more traceback lines) is emitted after this long without a new line */
+  joinIdleMs?: number;
 }
 
 export interface KindCounters {
@@ -33,64 +38,207 @@ export interface TransformStage extends RunningStage {
   stats(): Record<string, KindCounters>;
 }
 
+interface KindState {
+  kind: string;
+  normaliser: Normaliser;
+  joiner: LineJoiner | undefined;
+  counters: KindCounters;
+}
+
 /**
- * `tally transform`: raw.<kind> → Avro domain topics and dlq.<kind>. A batch is done (and its
- * offsets may be committed) only after Kafka acknowledged every record and dead letter it caused;
- * a failed send retries the whole batch, and the deterministic record ids make the repeat harmless.
+ * `tally transform`: raw.<kind> → Avro domain topics and dlq.<kind>. A message is done (and its
+ * offset may be committed) only after Kafka acknowledged every record and dead letter it caused.
+ * Kinds whose events span lines (oslo.log tracebacks) are joined per stream; a line held in an
+ * unfinished event stays undone, so the commit never passes it.
  */
 export async function startTransform(options: TransformOptions): Promise<TransformStage> {
   const { bus, log } = options;
-  const normalisers = new Map<string, Normaliser>(options.kinds.map((kind) => [kind, normaliserFor(kind)]));
-  const counters = new Map<string, KindCounters>(options.kinds.map((kind) => [kind, { in: 0, out: 0, rejected: 0, empty: 0 }]));
-  const logical = options.kinds.flatMap((kind) => [rawTopic(kind), deadLetterTopic(kind), ...(normalisers.get(kind)?.topics ?? [])]);
+  const states = new Map<string, KindState>(
+    options.kinds.map((kind) => {
+      const normaliser = normaliserFor(kind);
+      return [kind, { kind, normaliser, joiner: normaliser.createJoiner?.(), counters: { in: 0, out: 0, rejected: 0, empty: 0 } }];
+    }),
+  );
+  const logical = options.kinds.flatMap((kind) => [rawTopic(kind), deadLetterTopic(kind), ...(states.get(kind)?.normaliser.topics ?? [])]);
   await ensureTopics(bus, options.topics, logical);
   const producer: Producer = await bus.producer();
+  let stopping = false;
+  let generation = -1;
+  /** held lines per topic/partition, in offset order, marked done once their event is produced */
+  const held = new Map<string, IncomingMessage[]>();
+  let lock: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = lock.then(work, work);
+    lock = run.catch(() => undefined);
+    return run;
+  };
 
-  const handle = async (messages: IncomingMessage[]): Promise<void> => {
-    const pending = new Map<string, KindCounters>();
-    let outgoing: OutgoingRecord[] = [];
-    const flush = async (): Promise<void> => {
-      if (outgoing.length) await producer.send(outgoing);
-      outgoing = [];
-    };
-    for (const message of messages) {
-      const kind = kindOfRawTopic(bus, message.topic);
-      const normaliser = kind === undefined ? undefined : normalisers.get(kind);
-      if (kind === undefined || normaliser === undefined) continue;
-      const count = pending.get(kind) ?? { in: 0, out: 0, rejected: 0, empty: 0 };
-      pending.set(kind, count);
-      count.in += 1;
-      if (message.value === null) {
-        count.empty += 1;
-        continue;
-      }
-      const { records, deadLetters } = transformMessage(message, kind, normaliser, bus.topic);
-      count.out += records.length;
-      count.rejected += deadLetters.length;
-      outgoing.push(...records, ...deadLetters);
-      if (outgoing.length >= options.maxBatchMessages) await flush();
+  const send = (records: OutgoingRecord[]): Promise<void> => sendDurably(producer, records, { log, stopping: () => stopping, topic: bus.topic });
+
+  const joinedOutputs = (state: KindState, events: JoinedLines[], byMessage: Map<string, IncomingMessage>): OutgoingRecord[] => {
+    const out: OutgoingRecord[] = [];
+    for (const event of events) {
+      const first = byMessage.get(`${event.topic}/${event.partition}/${event.firstOffset}`) ?? syntheticMessage(event);
+      const outputs = normaliseEnvelope(event.envelope, first, state.kind, state.normaliser, bus.topic, Buffer.from(JSON.stringify(event.envelope)));
+      state.counters.out += outputs.records.length;
+      state.counters.rejected += outputs.deadLetters.length;
+      out.push(...outputs.records, ...outputs.deadLetters);
     }
-    await flush();
-    // counted once the batch is durable, so a retried batch is not counted twice
-    for (const [kind, count] of pending) {
-      const total = counters.get(kind);
-      if (!total) continue;
-      total.in += count.in;
-      total.out += count.out;
-      total.rejected += count.rejected;
-      total.empty += count.empty;
-      if (count.rejected) log.warn({ kind, rejected: count.rejected, topic: bus.topic(deadLetterTopic(kind)) }, `rejected ${count.rejected} ${kind} input(s); the reasons are in ${bus.topic(deadLetterTopic(kind))}`);
+    return out;
+  };
+
+  /** mark done the held lines below their joiner's commit limit: their events are produced */
+  const release = (consumer: RunningStage['consumer']): void => {
+    for (const [key, messages] of held) {
+      const first = messages[0];
+      const limit = first ? states.get(kindOfRawTopic(bus, first.topic) ?? '')?.joiner?.lowestHeldOffset(first.topic, first.partition) : undefined;
+      const kept: IncomingMessage[] = [];
+      for (const message of messages) {
+        if (limit === undefined || Number(message.offset) < limit) consumer.done(message);
+        else kept.push(message);
+      }
+      if (kept.length) held.set(key, kept);
+      else held.delete(key);
     }
   };
 
-  const stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: options.kinds.map((kind) => bus.topic(rawTopic(kind))), fromBeginning: options.fromBeginning ?? true, handle });
+  let stage: RunningStage | undefined;
+  const handle = (messages: IncomingMessage[]): Promise<ReadonlySet<IncomingMessage>> =>
+    exclusive(async () => {
+      const newest = Math.max(...messages.map((m) => m.generation));
+      if (newest > generation) {
+        // a new assignment: everything not done is delivered again from the committed offsets
+        generation = newest;
+        held.clear();
+        for (const state of states.values()) if (state.joiner) state.joiner = state.normaliser.createJoiner?.();
+      }
+      const keep = new Set<IncomingMessage>();
+      const before = new Map([...states].map(([kind, s]) => [kind, { ...s.counters }]));
+      let outgoing: OutgoingRecord[] = [];
+      const byMessage = new Map<string, IncomingMessage>();
+      for (const message of messages) {
+        if (message.generation < generation) continue;
+        const state = states.get(kindOfRawTopic(bus, message.topic) ?? '');
+        if (!state) continue;
+        state.counters.in += 1;
+        if (message.value === null) {
+          state.counters.empty += 1;
+          continue;
+        }
+        const read = readRawMessage(message, state.kind, bus.topic);
+        if ('deadLetter' in read) {
+          state.counters.rejected += 1;
+          outgoing.push(read.deadLetter);
+          continue;
+        }
+        if (state.joiner) {
+          byMessage.set(`${message.topic}/${message.partition}/${message.offset}`, message);
+          const key = message.key?.toString('utf8') ?? `${read.envelope.host?.name ?? ''}:${read.envelope.log?.file?.path ?? ''}`;
+          outgoing.push(...joinedOutputs(state, state.joiner.push(key, read.envelope, message), byMessage));
+          keep.add(message);
+          const list = held.get(`${message.topic}/${message.partition}`) ?? [];
+          list.push(message);
+          held.set(`${message.topic}/${message.partition}`, list);
+        } else {
+          const outputs = normaliseEnvelope(read.envelope, message, state.kind, state.normaliser, bus.topic);
+          state.counters.out += outputs.records.length;
+          state.counters.rejected += outputs.deadLetters.length;
+          outgoing.push(...outputs.records, ...outputs.deadLetters);
+        }
+        if (outgoing.length >= options.maxBatchMessages) {
+          await send(outgoing);
+          outgoing = [];
+        }
+      }
+      await send(outgoing);
+      if (stage) release(stage.consumer);
+      for (const [kind, state] of states) {
+        const rejected = state.counters.rejected - (before.get(kind)?.rejected ?? 0);
+        if (rejected) log.warn({ kind, rejected, topic: bus.topic(deadLetterTopic(kind)) }, `rejected ${rejected} ${kind} input(s); the reasons are in ${bus.topic(deadLetterTopic(kind))}`);
+      }
+      // release() marked done the lines whose events are complete; the stage marks the rest of the batch
+      return keep;
+    });
+
+  stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: options.kinds.map((kind) => bus.topic(rawTopic(kind))), fromBeginning: options.fromBeginning ?? true, handle });
+  const joinIdleMs = options.joinIdleMs ?? 2000;
+  const timer = [...states.values()].some((s) => s.joiner)
+    ? setInterval(() => {
+        void exclusive(async () => {
+          const outgoing: OutgoingRecord[] = [];
+          for (const state of states.values()) if (state.joiner) outgoing.push(...joinedOutputs(state, state.joiner.flushOlderThan(joinIdleMs, Date.now()), new Map()));
+          if (outgoing.length === 0 && held.size === 0) return;
+          await send(outgoing);
+          if (stage) release(stage.consumer);
+        }).catch((error: unknown) => log.warn({ err: error }, `emitting idle joined events failed; they are emitted again from Kafka: ${messageOf(error)}`));
+      }, Math.max(100, Math.floor(joinIdleMs / 2)))
+    : undefined;
+  timer?.unref();
   log.info({ kinds: options.kinds, groupId: options.groupId }, 'transform running');
+  const running = stage;
   return {
-    consumer: stage.consumer,
-    stats: () => Object.fromEntries([...counters].map(([kind, c]) => [kind, { ...c }])),
+    consumer: running.consumer,
+    stats: () => Object.fromEntries([...states].map(([kind, s]) => [kind, { ...s.counters }])),
     async stop() {
-      await stage.stop();
+      stopping = true;
+      if (timer) clearInterval(timer);
+      await running.stop();
       await producer.close();
     },
   };
+}
+
+/** The Kafka coordinates of a joined event whose first line came in an earlier batch. */
+function syntheticMessage(event: JoinedLines): IncomingMessage {
+  return { topic: event.topic, partition: event.partition, offset: String(event.firstOffset), key: null, value: null, headers: {}, timestamp: 0, generation: 0 };
+}
+
+interface SendContext {
+  log: Logger;
+  stopping: () => boolean;
+  topic: (name: string) => string;
+}
+
+/**
+ * Send until Kafka acknowledged: retriable failures back off and try again (the records are the
+ * same, their ids make a repeat harmless); a permanent refusal of a batch is narrowed down to the
+ * records Kafka refuses, which become dead letters of their own.
+ */
+async function sendDurably(producer: Producer, records: OutgoingRecord[], context: SendContext): Promise<void> {
+  if (records.length === 0) return;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await producer.send(records);
+      return;
+    } catch (error) {
+      if (isTallyError(error) && !error.retriable) {
+        if (records.length > 1) {
+          const half = Math.ceil(records.length / 2);
+          await sendDurably(producer, records.slice(0, half), context);
+          await sendDurably(producer, records.slice(half), context);
+          return;
+        }
+        await sendDurably(producer, [refusedByKafka(records[0] as OutgoingRecord, messageOf(error), context.topic)], context);
+        return;
+      }
+      if (context.stopping()) throw error;
+      const backoffMs = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
+      context.log.warn({ err: error, attempt, backoffMs, records: records.length }, `Kafka did not acknowledge the outputs yet, sending them again: ${messageOf(error)}`);
+      await sleep(backoffMs);
+    }
+  }
+}
+
+/** The dead letter of an output Kafka refuses (over its size limit), with the first 64 KiB of it. */
+function refusedByKafka(record: OutgoingRecord, reason: string, topic: (name: string) => string): OutgoingRecord {
+  const kind = record.headers?.['tally-kind'] ?? /dlq\.([a-z0-9-]+)$/.exec(record.topic)?.[1] ?? 'unknown';
+  const value = record.value === null ? Buffer.alloc(0) : Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value);
+  const head = value.subarray(0, 64 * 1024);
+  return deadLetterRecord(topic, {
+    kind,
+    stage: 'transform',
+    original: head,
+    source: { topic: record.topic, key: typeof record.key === 'string' ? record.key : (record.key?.toString('utf8') ?? null) },
+    reasons: [{ code: 'RECORD_TOO_LARGE', rule: 'kafka', message: `Kafka refused the output for ${record.topic} (${value.length} bytes): ${reason}${head.length < value.length ? `; the original is cut to its first ${head.length} bytes` : ''}` }],
+  });
 }

@@ -11,28 +11,32 @@ export interface MessageOutputs {
   deadLetters: OutgoingRecord[];
 }
 
-/**
- * One raw message through its kind's normaliser, the Avro codecs and the dead-letter rules. Pure:
- * no I/O, so `tally transform` and its tests run the same code. Never throws for content.
- */
-export function transformMessage(message: IncomingMessage, kind: string, normaliser: Normaliser, topic: (name: string) => string): MessageOutputs {
-  const original = message.value ?? Buffer.alloc(0);
-  const source = { topic: message.topic, partition: message.partition, offset: message.offset, key: message.key?.toString('utf8') ?? null };
-  const reject = (reasons: RejectionReason[], origin: string | undefined, part?: string): OutgoingRecord =>
-    deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source: { ...source, ...(origin ? { origin } : {}) }, reasons });
+const sourceOf = (message: IncomingMessage) => ({ topic: message.topic, partition: message.partition, offset: message.offset, key: message.key?.toString('utf8') ?? null });
 
-  let envelope: RawEnvelope;
+/** The raw message as an envelope, or the dead letter of bytes that are not UTF-8. */
+export function readRawMessage(message: IncomingMessage, kind: string, topic: (name: string) => string): { envelope: RawEnvelope } | { deadLetter: OutgoingRecord } {
   try {
-    envelope = readEnvelope(original);
+    return { envelope: readEnvelope(message.value ?? Buffer.alloc(0)) };
   } catch (error) {
     const code = isTallyError(error) ? error.code : 'RECORD_UNPARSABLE';
-    return { records: [], deadLetters: [reject([{ code, rule: 'utf-8', message: `${messageOf(error)} (Kafka ${message.topic}/${message.partition} offset ${message.offset})` }], undefined)] };
+    const reasons = [{ code, rule: 'utf-8', message: `${messageOf(error)} (Kafka ${message.topic}/${message.partition} offset ${message.offset})` }];
+    return { deadLetter: deadLetterRecord(topic, { kind, stage: 'transform', original: message.value ?? Buffer.alloc(0), source: sourceOf(message), reasons }) };
   }
+}
 
+/**
+ * One envelope through its kind's normaliser, the Avro codecs and the dead-letter rules. Pure: no
+ * I/O, so `tally transform`, `tally convert` and the tests run the same code. Never throws for
+ * content. `message` is where the envelope was read (the first line, for joined lines).
+ */
+export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessage, kind: string, normaliser: Normaliser, topic: (name: string) => string, original: Buffer = message.value ?? Buffer.alloc(0)): MessageOutputs {
   const origin = describeOrigin(envelope);
+  const source = { ...sourceOf(message), origin };
+  const reject = (reasons: RejectionReason[], part?: string): OutgoingRecord =>
+    deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source, reasons });
   const outcome = normaliser.normalise(envelope);
   const records: OutgoingRecord[] = [];
-  const deadLetters = outcome.rejections.map((rejection) => reject(rejection.reasons, origin, rejection.original));
+  const deadLetters = outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original));
   const trace = `${message.topic}/${message.partition}/${message.offset}`;
   for (const record of outcome.records) {
     const codec = domainCodec(record.topic);
@@ -46,8 +50,15 @@ export function transformMessage(message: IncomingMessage, kind: string, normali
       });
     } catch (error) {
       const code = isTallyError(error) ? error.code : 'RECORD_UNRENDERABLE';
-      deadLetters.push(reject([{ code, rule: 'avro', message: `${messageOf(error)} (${origin})` }], origin));
+      deadLetters.push(reject([{ code, rule: 'avro', message: `${messageOf(error)} (${origin})` }]));
     }
   }
   return { records, deadLetters };
+}
+
+/** One raw message, read and normalised: `readRawMessage` then `normaliseEnvelope`. */
+export function transformMessage(message: IncomingMessage, kind: string, normaliser: Normaliser, topic: (name: string) => string): MessageOutputs {
+  const read = readRawMessage(message, kind, topic);
+  if ('deadLetter' in read) return { records: [], deadLetters: [read.deadLetter] };
+  return normaliseEnvelope(read.envelope, message, kind, normaliser, topic);
 }

@@ -7,7 +7,7 @@ import type { RejectionReason } from '../../dlq.js';
 import { buildEnvelope, describeOrigin, readEnvelope, type RawEnvelope } from '../../envelope.js';
 import { TallyError, isTallyError, messageOf } from '../../errors.js';
 import { normaliserFor } from '../../normalise/index.js';
-import type { Normaliser } from '../../normalise/types.js';
+import type { JoinedLines, Normaliser } from '../../normalise/types.js';
 
 export interface ConvertOptions {
   normaliser: Normaliser;
@@ -64,14 +64,36 @@ export async function convertStream(input: AsyncIterable<Buffer | string>, outpu
   const rejections = new LineWriter(errors);
   const summary: ConvertSummary = { lines: 0, records: 0, rejectedLines: 0 };
   const splitter = new LineSplitter(0, options.maxLineBytes);
+  // kinds whose events span lines (oslo.log tracebacks) are joined as the transform joins them
+  const joiner = options.normaliser.createJoiner?.();
+  const lineAt = new Map<number, number>();
+  const emit = (result: ConvertedLine): void => {
+    for (const document of result.documents) records.add(document);
+    for (const rejection of result.rejections) rejections.add(JSON.stringify(rejection));
+    summary.records += result.documents.length;
+    if (result.rejections.length > 0) summary.rejectedLines += 1;
+  };
+  const emitJoined = (events: JoinedLines[]): void => {
+    for (const event of events) {
+      const line = lineAt.get(event.firstOffset) ?? 0;
+      for (let offset = event.firstOffset; offset <= event.lastOffset; offset += 1) lineAt.delete(offset);
+      emit(normalisePiece(event.envelope, event.envelope.message, line, options));
+    }
+  };
   const take = (pieces: Piece[]) => {
     for (const piece of pieces) {
       summary.lines += 1;
-      const result = convertPiece(piece, summary.lines, options);
-      for (const document of result.documents) records.add(document);
-      for (const rejection of result.rejections) rejections.add(JSON.stringify(rejection));
-      summary.records += result.documents.length;
-      if (result.rejections.length > 0) summary.rejectedLines += 1;
+      if (!joiner) {
+        emit(convertPiece(piece, summary.lines, options));
+        continue;
+      }
+      const read = readPiece(piece, summary.lines, options);
+      if ('documents' in read) {
+        emit(read);
+        continue;
+      }
+      lineAt.set(piece.start, summary.lines);
+      emitJoined(joiner.push(options.name, read.envelope, { topic: '-', partition: 0, offset: piece.start }));
     }
   };
   for await (const chunk of input) {
@@ -80,6 +102,7 @@ export async function convertStream(input: AsyncIterable<Buffer | string>, outpu
   }
   // a last line without its newline
   if (splitter.pendingBytes > 0) take(splitter.push(Buffer.from('\n')));
+  if (joiner) emitJoined(joiner.flushAll());
   await Promise.all([records.flush(), rejections.flush()]);
   return summary;
 }
@@ -95,6 +118,12 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The stream's code path for one line: envelope, normaliser, then the Avro encoding the transform would write. */
 export function convertPiece(piece: Piece, line: number, options: ConvertOptions): ConvertedLine {
+  const read = readPiece(piece, line, options);
+  return 'documents' in read ? read : normalisePiece(read.envelope, read.text, line, options);
+}
+
+/** One input line as an envelope, or its rejection (too long, not UTF-8); blank lines give nothing. */
+function readPiece(piece: Piece, line: number, options: ConvertOptions): ConvertedLine | { envelope: RawEnvelope; text: string } {
   const coordinates = { inputType: 'stdin' as const, path: options.name, offset: piece.start };
   if (piece.kind === 'oversize') {
     const origin = describeOrigin(buildEnvelope({ message: '', ...coordinates }));
@@ -110,6 +139,10 @@ export function convertPiece(piece: Piece, line: number, options: ConvertOptions
     const message = isTallyError(error) ? error.message : `input from ${options.name} at byte ${piece.start} is not valid UTF-8`;
     return { documents: [], rejections: [{ line, reasons: [{ code: 'RECORD_UNPARSABLE', rule: 'utf-8', message }], original: text }] };
   }
+  return { envelope, text };
+}
+
+function normalisePiece(envelope: RawEnvelope, text: string, line: number, options: ConvertOptions): ConvertedLine {
   const normalised = options.normaliser.normalise(envelope);
   const converted: ConvertedLine = { documents: [], rejections: normalised.rejections.map((r) => ({ line, reasons: r.reasons, original: r.original ?? text })) };
   for (const record of normalised.records) {

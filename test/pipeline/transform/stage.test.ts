@@ -90,3 +90,48 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('transform joins oslo.log tracebacks per stream, committing no held line', { timeout: 120_000 }, () => {
+  test('a 30-line traceback becomes one event; the offsets of an unfinished event stay uncommitted until it is emitted', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { samplePath } = await import('../../../pipeline/up/samples.js');
+    const bus = testBus('kafkajs', [`kafka.topicPrefix=${uniqueName('tr-oslo')}.`]);
+    const admin = await bus.admin();
+    try {
+      await admin.createTopics([{ topic: bus.topic('raw.oslo-log'), partitions: 1 }]);
+      const lines = (await readFile(samplePath('oslo-log', 'nova-compute.log'), 'utf8')).trimEnd().split('\n');
+      let offset = 0;
+      const records = lines.map((message) => {
+        const envelope = buildEnvelope({ message, inputType: 'filestream', path: '/var/log/nova/nova-compute.log', offset });
+        offset += Buffer.byteLength(message) + 1;
+        return { topic: bus.topic('raw.oslo-log'), key: 'compute-01:/var/log/nova/nova-compute.log', value: JSON.stringify(envelope) };
+      });
+      const producer = await bus.producer();
+      await producer.send(records);
+      await producer.close();
+      const groupId = uniqueName('transform-oslo');
+      const stage = await startTransform({ bus, log: testLog, groupId, kinds: ['oslo-log'], topics: { partitions: 1, replicationFactor: -1 }, maxBatchMessages: 1000, joinIdleMs: 3000 });
+      try {
+        // the last event is held until no line follows it for joinIdleMs: its first line is not committed yet
+        const held = await eventually('the complete events committed, the last one held', 30_000, async () => {
+          const [partition] = await admin.groupOffsets(groupId, bus.topic('raw.oslo-log'));
+          return partition && Number(partition.committed) > 0 && partition.lag > 0 ? partition : undefined;
+        });
+        assert.ok(held.lag >= 1 && held.lag < lines.length, `lag ${held.lag}: only the held event's lines are uncommitted`);
+        await eventually('the held event emitted and committed after joinIdleMs', 30_000, async () => {
+          const [partition] = await admin.groupOffsets(groupId, bus.topic('raw.oslo-log'));
+          return partition?.lag === 0 ? true : undefined;
+        });
+      } finally {
+        await stage.stop();
+      }
+      const codec = domainCodec('ops.logs');
+      const events = (await readAll(bus, bus.topic('ops.logs'), 10)).map((m) => codec.decode(m.value as Buffer));
+      assert.equal(events.length, 10, 'one event per record, tracebacks joined');
+      const spawn = events.find((e) => String(e.message).startsWith('Instance failed to spawn'));
+      assert.equal(String(spawn?.error_stack_trace ?? '').split('\n').length, 30, 'all 30 traceback lines in the stack trace');
+    } finally {
+      await admin.close();
+    }
+  });
+});
