@@ -8,19 +8,27 @@ import { uniqueName } from '../../support/world.js';
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../pipeline/cli/main.js');
 
 test('tally up moves the bundled samples through every stage, says what landed and why the rest was rejected; a second run overwrites instead of doubling', { timeout: 300_000 }, () => {
-  const env = { ...process.env, TALLY_KAFKA__TOPIC_PREFIX: `${uniqueName('up')}.`, TALLY_ELASTICSEARCH__INDEX_PREFIX: `${uniqueName('tally-up')}-`, TALLY_TRANSFORM__GROUP_ID: uniqueName('up-transform'), TALLY_SINKS__ELASTICSEARCH__GROUP_ID: uniqueName('up-sink') };
+  const env = { ...process.env, TALLY_KAFKA__TOPIC_PREFIX: `${uniqueName('up')}.`, TALLY_ELASTICSEARCH__INDEX_PREFIX: `${uniqueName('tally-up')}-`, TALLY_TRANSFORM__GROUP_ID: uniqueName('up-transform'), TALLY_SINKS__ELASTICSEARCH__GROUP_ID: uniqueName('up-sink'), TALLY_SINKS__APEL__GROUP_ID: uniqueName('up-apel') };
   const run = () => spawnSync(process.execPath, [cli, 'up'], { env, encoding: 'utf8', timeout: 240_000 });
   const first = run();
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stdout, /ship\s+.*7 lines sent, 12 dropped by the NEANIAS filter/);
   assert.match(first.stdout, /beats\s+33 Filebeat events/);
-  assert.match(first.stdout, /transform\s+60 raw events: 41 normalised records, 19 rejected/);
-  assert.match(first.stdout, /elasticsearch\s+41 documents written to \S+ \(41 there in all/);
+  assert.match(first.stdout, /transform\s+accounting: 60 raw events → 41 normalised records, 19 rejected/);
+  assert.match(first.stdout, /transform\s+apel-message: 7 raw events → 16 normalised records, 1 rejected/);
+  assert.match(first.stdout, /transform\s+caso-json: 2 raw events → 2 normalised records, 0 rejected/);
+  assert.match(first.stdout, /elasticsearch\s+58 documents written, 0 refused/);
+  assert.match(first.stdout, /accounting-usage-\*\s+41\n/);
+  assert.match(first.stdout, /cloud-vm-\*\s+6\n/);
+  assert.match(first.stdout, /sink apel\s+12 records in 4 APEL messages/);
+  assert.match(first.stdout, /1 × APEL-cloud-message: v0\.4/);
   assert.match(first.stdout, /rejected\s+19 dead letters in Kafka topic \S+dlq\.accounting/);
+  assert.match(first.stdout, /rejected\s+1 dead letters in Kafka topic \S+dlq\.apel-message/);
   assert.match(first.stdout, /`value` must be a number, got "5,1"/);
   assert.match(first.stdout, /top-users/);
 
   const second = run();
   assert.equal(second.status, 0, second.stderr);
-  assert.match(second.stdout, /elasticsearch\s+41 documents written to \S+ \(41 there in all/, 'the same samples again: overwritten by record id, not doubled');
+  assert.match(second.stdout, /accounting-usage-\*\s+41\n/, 'the same samples again: overwritten by record id, not doubled');
+  assert.match(second.stdout, /cloud-vm-\*\s+6\n/);
 });
