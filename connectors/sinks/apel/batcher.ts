@@ -8,6 +8,8 @@ export interface BatchEntry<M> {
   text: string;
   partition: number;
   offset: bigint;
+  /** the snapshot's measurement time: a later one replaces an earlier one whatever order they arrive in */
+  version?: number;
   message: M;
 }
 
@@ -33,6 +35,7 @@ interface Slot {
   text: string;
   partition: number;
   offset: bigint;
+  version?: number;
 }
 
 interface OpenBatch<M> {
@@ -47,7 +50,8 @@ interface OpenBatch<M> {
  * Groups rendered records into APEL messages: one open message per record type (types never mix),
  * sealed when it reaches maxRecords, when the next record would push it over maxBytes, or when it
  * has been open for the linger time. Within an open message a record id appears once: the snapshot
- * from the later Kafka offset wins (from another partition: the one that arrived later). Pure.
+ * with the later measurement time wins, and between equal times the later Kafka offset (from
+ * another partition: the one that arrived later). Pure.
  */
 export class ApelBatcher<M> {
   private readonly open = new Map<string, OpenBatch<M>>();
@@ -78,11 +82,14 @@ export class ApelBatcher<M> {
     if (batch && existing) {
       batch.messages.push(entry.message);
       batch.superseded += 1;
-      const later = existing.partition !== entry.partition || entry.offset > existing.offset;
+      const later =
+        entry.version !== undefined && existing.version !== undefined && entry.version !== existing.version
+          ? entry.version > existing.version
+          : existing.partition !== entry.partition || entry.offset > existing.offset;
       if (!later) return sealed;
       const bytes = batch.recordBytes - existing.text.length + entry.text.length;
       if (messageBytes(framing, batch.slots.size, bytes) <= this.limits.maxBytes) {
-        batch.slots.set(entry.id, { text: entry.text, partition: entry.partition, offset: entry.offset });
+        batch.slots.set(entry.id, { text: entry.text, partition: entry.partition, offset: entry.offset, ...(entry.version !== undefined ? { version: entry.version } : {}) });
         batch.recordBytes = bytes;
         return sealed;
       }
@@ -100,7 +107,7 @@ export class ApelBatcher<M> {
       batch = { slots: new Map(), recordBytes: 0, messages: [], superseded: 0, openedAt: now };
       this.open.set(type, batch);
     }
-    batch.slots.set(entry.id, { text: entry.text, partition: entry.partition, offset: entry.offset });
+    batch.slots.set(entry.id, { text: entry.text, partition: entry.partition, offset: entry.offset, ...(entry.version !== undefined ? { version: entry.version } : {}) });
     batch.recordBytes += entry.text.length;
     batch.messages.push(entry.message);
     if (batch.slots.size >= this.limits.maxRecords) sealed.push(...this.seal(type));

@@ -149,6 +149,9 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
     return chain;
   };
 
+  // the latest snapshot time batched per record id (bounded): an older snapshot arriving later never replaces it in APEL
+  const latestVersion = new Map<string, number>();
+  const maxRememberedVersions = 200_000;
   const skip = (message: IncomingMessage, reason: string): void => {
     stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
     consumer.done(message);
@@ -173,8 +176,10 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
       }
       const id = message.key?.toString('utf8') || `${message.topic}/${message.partition}/${message.offset}`;
       let text: string;
+      let version: number | undefined;
       try {
         const record = domainCodec(logical).decode(message.value);
+        version = typeof record.measurement_time === 'number' ? record.measurement_time : undefined;
         const rendered = renderRecord(type, record, renderOptions);
         if (!batcher.fits(type.type, rendered.text.length)) throw new TallyError('RECORD_UNRENDERABLE', `the rendered record is ${rendered.text.length} bytes: alone it is over maxMessageBytes (${config.maxMessageBytes})`);
         text = rendered.text;
@@ -187,8 +192,18 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
         lettered.push(message);
         continue;
       }
+      const latest = latestVersion.get(id);
+      if (version !== undefined && latest !== undefined && version < latest) {
+        skip(message, 'older snapshot');
+        continue;
+      }
+      if (version !== undefined) {
+        latestVersion.delete(id);
+        latestVersion.set(id, version);
+        if (latestVersion.size > maxRememberedVersions) latestVersion.delete(latestVersion.keys().next().value as string);
+      }
       stats.records += 1;
-      sealed.push(...batcher.add(type.type, { id, text, partition: message.partition, offset: BigInt(message.offset), message }, Date.now()));
+      sealed.push(...batcher.add(type.type, { id, text, partition: message.partition, offset: BigInt(message.offset), ...(version !== undefined ? { version } : {}), message }, Date.now()));
     }
     if (letters.length) {
       if (!(await persist(`sending ${letters.length} dead letter(s)`, () => producer.send(letters)))) return;

@@ -3,7 +3,7 @@ import type { DeadLetterInput } from '../../../pipeline/dlq.js';
 import { TallyError, isTallyError, messageOf } from '../../../pipeline/errors.js';
 import { serialiseDocument } from './avro-document.js';
 import { documentFor, writeTarget, type BulkOperation, type IndexLayout } from './layout.js';
-import type { IndexedTopic } from './topics.js';
+import { deadLetterKind, type IndexedTopic } from './topics.js';
 
 /** One record ready for the bulk request, with the message it came from. */
 export interface PreparedDocument {
@@ -12,6 +12,8 @@ export interface PreparedDocument {
   id: string;
   index: string;
   operation: BulkOperation;
+  /** for versioned topics: the snapshot's time in ms, Elasticsearch's external version */
+  version?: number;
   /** the document serialised once: its size decides the bulk request size */
   json: string;
 }
@@ -48,11 +50,18 @@ export function prepareBatch(messages: IncomingMessage[], specFor: (physicalTopi
       if (!id) throw new TallyError('RECORD_INVALID', 'a domain record without a key or id cannot be indexed idempotently');
       const target = writeTarget(layout, prefix, spec.indexBase, timeMs);
       const slot = `${target.index}\u0000${id}`;
-      if (byTarget.delete(slot)) skipped += 1;
-      byTarget.set(slot, { message, spec, id, ...target, json: serialiseDocument(documentFor(layout, document, timeMs)) });
+      const version = spec.versioned && timeMs !== undefined ? Math.max(0, Math.floor(timeMs)) : undefined;
+      const earlier = byTarget.get(slot);
+      if (earlier) {
+        skipped += 1;
+        // a versioned record keeps its latest snapshot even when an older one comes later
+        if (version !== undefined && earlier.version !== undefined && earlier.version > version) continue;
+        byTarget.delete(slot);
+      }
+      byTarget.set(slot, { message, spec, id, ...target, ...(version !== undefined ? { version } : {}), json: serialiseDocument(documentFor(layout, document, timeMs)) });
     } catch (error) {
       rejected.push({
-        kind: spec.kind,
+        kind: deadLetterKind(spec, message.headers),
         stage: sinkStage,
         original: message.value,
         source: { topic: message.topic, partition: message.partition, offset: message.offset, key: key ?? null },

@@ -28,8 +28,10 @@ const clusterStateErrors = new Set([
   'node_closed_exception',
 ]);
 
-export function classifyItem(status: number, error: ItemError | null | undefined, operation: BulkOperation = 'index'): ItemOutcome {
+export function classifyItem(status: number, error: ItemError | null | undefined, operation: BulkOperation = 'index', versioned = false): ItemOutcome {
   if (status >= 200 && status < 300) return { kind: 'written' };
+  // a versioned snapshot older than the one stored: the newer one stays, which is what was wanted
+  if (status === 409 && versioned && error?.type === 'version_conflict_engine_exception') return { kind: 'written' };
   // create with an id that exists: the record is already there (data streams, a replay)
   if (status === 409 && operation === 'create') return { kind: 'written' };
   if (status === 0 || status === 408 || status === 409 || status === 429 || status >= 500 || clusterStateErrors.has(error?.type ?? '')) {

@@ -45,7 +45,10 @@ export async function bulkPass(client: Client, documents: PreparedDocument[], tu
   try {
     const stats = await client.helpers.bulk<PreparedDocument>({
       datasource: documents,
-      onDocument: (d) => (d.operation === 'create' ? [{ create: { _index: d.index, _id: d.id } }, d.json] : [{ index: { _index: d.index, _id: d.id } }, d.json]),
+      onDocument: (d) =>
+        d.operation === 'create'
+          ? [{ create: { _index: d.index, _id: d.id } }, d.json]
+          : [{ index: { _index: d.index, _id: d.id, ...(d.version !== undefined ? { version: d.version, version_type: 'external_gte' as const } : {}) } }, d.json],
       concurrency: tuning.concurrency,
       flushBytes,
       flushInterval: 60_000,
@@ -55,7 +58,7 @@ export async function bulkPass(client: Client, documents: PreparedDocument[], tu
         const [operation, meta] = Object.entries(dropped.operation as unknown as Record<string, { _index?: string; _id?: string }>)[0] ?? ['?', {}];
         const document = bySlot.get(`${meta._index ?? ''}\u0000${meta._id ?? ''}`);
         if (!document) throw new Error(`bulk helper dropped an item this pass did not send: ${operation} ${meta._index}/${meta._id}`);
-        const outcome = classifyItem(dropped.status, dropped.error as ItemError | null, document.operation);
+        const outcome = classifyItem(dropped.status, dropped.error as ItemError | null, document.operation, document.version !== undefined);
         if (outcome.kind === 'retry') {
           retry.push(document);
           retryReason ??= outcome.reason;
