@@ -7,7 +7,10 @@ import type { RejectionReason } from '../../dlq.js';
 import { buildEnvelope, describeOrigin, readEnvelope, type RawEnvelope } from '../../envelope.js';
 import { TallyError, isTallyError, messageOf } from '../../errors.js';
 import { normaliserFor } from '../../normalise/index.js';
-import type { JoinedLines, Normaliser } from '../../normalise/types.js';
+import type { JoinedLines, NormalisedRecord, Normaliser } from '../../normalise/types.js';
+import { QueueSimpleWriter } from '../../../connectors/dirq/queue-simple.js';
+import { resolveApelSinkConfig } from '../../../connectors/sinks/apel/config.js';
+import { renderApelMessages } from '../../../connectors/sinks/apel/offline.js';
 
 export interface ConvertOptions {
   normaliser: Normaliser;
@@ -16,6 +19,8 @@ export interface ConvertOptions {
   /** the path the lines are said to come from (log.file.path) */
   name: string;
   maxLineBytes: number;
+  /** when given, each normalised record goes here instead of stdout (for --to apel) */
+  collect?: (record: NormalisedRecord) => void;
 }
 
 export interface ConvertSummary {
@@ -41,7 +46,9 @@ export function convertCommand(): Command {
     .addOption(new Option('--envelope <mode>', 'auto: a Filebeat event (JSON with message and @timestamp/log/input/agent) is unwrapped, any other line is the message; none: every line is the message').choices(['auto', 'none']).default('auto'))
     .option('--name <path>', 'the file the lines are said to come from (log.file.path, part of the record id)', '-')
     .option('--max-line-bytes <n>', 'a longer line is rejected (RECORD_TOO_LARGE)', String(defaultMaxLineBytes))
-    .action(async (options: { kind: string; envelope: 'auto' | 'none'; name: string; maxLineBytes: string }) => {
+    .addOption(new Option('--to <format>', 'json: records as JSON lines on stdout; apel: cloud records rendered as APEL messages into the queue directory --out, through the APEL sink\'s own code').choices(['json', 'apel']).default('json'))
+    .option('--out <dir>', 'with --to apel: the dirq outgoing queue to write the messages into')
+    .action(async (options: { kind: string; envelope: 'auto' | 'none'; name: string; maxLineBytes: string; to: 'json' | 'apel'; out?: string }) => {
       const maxLineBytes = Number(options.maxLineBytes);
       if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) throw new TallyError('USAGE', `--max-line-bytes must be a positive whole number, got ${JSON.stringify(options.maxLineBytes)}`);
       const normaliser = normaliserFor(options.kind);
@@ -50,7 +57,15 @@ export function convertCommand(): Command {
         if (error.code !== 'EPIPE') throw error;
         process.exit(process.exitCode ?? 0);
       });
-      const summary = await convertStream(process.stdin, process.stdout, process.stderr, { normaliser, envelope: options.envelope, name: options.name, maxLineBytes });
+      if (options.to === 'apel' && !options.out) throw new TallyError('USAGE', '--to apel needs --out <dir>, the queue directory to write the APEL messages into');
+      const records: NormalisedRecord[] = [];
+      const summary = await convertStream(process.stdin, process.stdout, process.stderr, { normaliser, envelope: options.envelope, name: options.name, maxLineBytes, ...(options.to === 'apel' ? { collect: (record: NormalisedRecord) => records.push(record) } : {}) });
+      if (options.to === 'apel' && options.out) {
+        const written = await writeApelQueue(records, options.out);
+        for (const refused of written.refused) process.stderr.write(`${JSON.stringify({ record: refused.index, reasons: [{ code: refused.code, message: refused.reason }] })}\n`);
+        process.stderr.write(`wrote ${written.records} records in ${written.messages} APEL messages to ${options.out}${written.skipped ? `; ${written.skipped} records have no APEL message type (cloud.energy) and were left out` : ''}\n`);
+        if (written.refused.length) process.exitCode = 1;
+      }
       if (summary.rejectedLines > 0) process.exitCode = 1;
     });
 }
@@ -153,9 +168,19 @@ function normalisePiece(envelope: RawEnvelope, text: string, line: number, optio
       converted.rejections.push({ line, reasons: [{ code: isTallyError(error) ? error.code : 'RECORD_UNRENDERABLE', rule: 'avro', message: `${messageOf(error)} (${describeOrigin(envelope)})` }], original: text });
       continue;
     }
-    converted.documents.push(JSON.stringify(toJsonDocument(codec, record.value)));
+    if (options.collect) options.collect(record);
+    else converted.documents.push(JSON.stringify(toJsonDocument(codec, record.value)));
   }
   return converted;
+}
+
+/** The records as the APEL sink would write them (same renderers, limits, latest-snapshot rule), enqueued the dirq way. */
+async function writeApelQueue(records: NormalisedRecord[], dir: string): Promise<{ messages: number; records: number; skipped: number; refused: { index: number; code: string; reason: string }[] }> {
+  const config = resolveApelSinkConfig({ path: dir });
+  const rendered = renderApelMessages(records, config, { zeroDurationsAsOne: config.zeroDurationsAsOne, ipRecordUuid: config.ipRecordUuid });
+  const writer = new QueueSimpleWriter(dir, { granularitySeconds: config.granularitySeconds, fileMode: config.fileMode, directoryMode: config.directoryMode });
+  await writer.add(rendered.messages.map((m) => m.body));
+  return { messages: rendered.messages.length, records: rendered.messages.reduce((sum, m) => sum + m.records, 0), skipped: rendered.skipped.length, refused: rendered.refused };
 }
 
 /** Collects lines and writes them in one piece per input chunk, waiting for the stream to drain. */

@@ -176,3 +176,21 @@ test('tally convert: an unknown kind is a usage error naming the known kinds', (
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /--kind/);
 });
+
+test('convert --to apel renders cloud records into a dirq queue with the APEL sink\'s code: the latest snapshot per VM, ASCII, one message per type', async () => {
+  const { mkdtempSync, readdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'tally-convert-apel-')), 'outgoing');
+  const input = Buffer.concat([fixture('apel-message/cloud-v0.4.txt'), fixture('apel-message/cloud-v0.4-second-run.txt')].map((b) => Buffer.from(`${JSON.stringify({ '@timestamp': '2024-03-20T12:00:00Z', message: b.toString('utf8'), input: { type: 'apel-queue' } })}\n`)));
+  const run = spawnSync(process.execPath, [main, 'convert', '--kind', 'apel-message', '--to', 'apel', '--out', out], { input, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const files = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => /^[0-9a-f]{8}\/[0-9a-f]{14}$/.test(f));
+  assert.equal(files.length, 1, 'one cloud message');
+  const body = readFileSync(path.join(out, files[0] ?? ''));
+  assert.ok(body.every((byte) => byte < 0x80), 'ASCII only');
+  const text = body.toString('latin1');
+  assert.match(text, /^APEL-cloud-message: v0\.4\n/);
+  const uuids = [...text.matchAll(/^VMUUID: (.+)$/gm)].map((m) => m[1]);
+  assert.equal(new Set(uuids).size, uuids.length, 'each VM once: its latest snapshot');
+  assert.match(run.stderr, /wrote \d+ records in 1 APEL messages/);
+});
