@@ -10,6 +10,7 @@ export interface GlobalOptions {
   esUrl?: string;
   backend?: string;
   logLevel?: string;
+  opsPort?: string;
 }
 
 export interface CommandContext {
@@ -25,6 +26,7 @@ export function contextFrom(command: Command): CommandContext {
   if (options.esUrl) sets.push(`elasticsearch.url=${options.esUrl}`);
   if (options.backend) sets.push(`kafka.backend=${options.backend}`);
   if (options.logLevel) sets.push(`log.level=${options.logLevel}`);
+  if (options.opsPort) sets.push(`ops.port=${options.opsPort}`);
   const config = loadConfig({ ...(options.config ? { file: options.config } : process.env.TALLY_CONFIG ? { file: process.env.TALLY_CONFIG } : {}), sets });
   const log = createLogger(config.log.level, config.log.pretty === undefined ? {} : { pretty: config.log.pretty });
   return { config, log };

@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     .option('--es-url <url>', 'Elasticsearch URL (also ELASTICSEARCH_URL)')
     .option('--backend <name>', 'Kafka client backend: kafkajs or rdkafka')
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
+    .option('--ops-port <port>', 'serve /metrics, /healthz and /readyz on this port (ops.port; 0 = off)')
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
 

@@ -72,6 +72,13 @@ export interface ElasticsearchSinkConfig {
   kibanaUrl?: string;
 }
 
+export interface OpsConfig {
+  host: string;
+  port: number;
+  stallTimeoutMs: number;
+  lagIntervalMs: number;
+}
+
 export interface TallyConfig {
   kafka: KafkaConfig;
   elasticsearch: ElasticsearchConfig;
@@ -85,6 +92,7 @@ export interface TallyConfig {
   /** checked by the beats connector's own schema */
   beats: Record<string, unknown>;
   transform: TransformConfig;
+  ops: OpsConfig;
   /** checked by the apel-queue connector's own schema */
   apelQueue: Record<string, unknown>;
   /** apel: checked by the APEL sink's own schema */

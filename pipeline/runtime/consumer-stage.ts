@@ -1,7 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, Consumer, IncomingMessage } from '../bus/types.js';
 import { isTallyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
+import { batchInHand, errorCode, metrics } from './metrics.js';
 
 export interface ConsumerStageOptions {
   bus: Bus;
@@ -30,23 +32,43 @@ export async function startConsumerStage(options: ConsumerStageOptions): Promise
   const { bus, log } = options;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   let stopping = false;
+  const group = { group: options.groupId };
+  metrics.batches.inc(group, 0);
+  metrics.batchMessages.inc(group, 0);
   const consumer = await bus.consumer({ groupId: options.groupId, topics: options.topics, fromBeginning: options.fromBeginning ?? true });
-  consumer.on('error', (error) => log.warn({ err: error }, 'consumer error'));
+  consumer.on('error', (error) => {
+    metrics.consumerErrors.inc({ ...group, code: errorCode(error) });
+    log.warn({ err: error }, 'consumer error');
+  });
   consumer.on('assigned', (partitions) => log.info({ partitions: partitions.length, groupId: options.groupId }, 'partitions assigned'));
 
   await consumer.run(async (messages) => {
-    let attempt = 0;
-    while (!stopping) {
-      try {
-        const held = await options.handle(messages);
-        for (const message of messages) if (!held?.has(message)) consumer.done(message);
-        return;
-      } catch (error) {
-        attempt += 1;
-        const backoff = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 10));
-        const retriable = !isTallyError(error) || error.retriable;
-        log[retriable ? 'warn' : 'error']({ err: error, attempt, backoffMs: backoff, batch: messages.length }, `batch not durable yet, retrying: ${messageOf(error)}`);
-        await sleep(backoff);
+    const startedAt = performance.now();
+    const leave = batchInHand(options.groupId);
+    let durable = false;
+    try {
+      let attempt = 0;
+      while (!stopping) {
+        try {
+          const held = await options.handle(messages);
+          for (const message of messages) if (!held?.has(message)) consumer.done(message);
+          durable = true;
+          return;
+        } catch (error) {
+          attempt += 1;
+          metrics.batchRetries.inc({ ...group, code: errorCode(error) });
+          const backoff = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 10));
+          const retriable = !isTallyError(error) || error.retriable;
+          log[retriable ? 'warn' : 'error']({ err: error, attempt, backoffMs: backoff, batch: messages.length }, `batch not durable yet, retrying: ${messageOf(error)}`);
+          await sleep(backoff);
+        }
+      }
+    } finally {
+      leave();
+      if (durable) {
+        metrics.batches.inc(group);
+        metrics.batchMessages.inc(group, messages.length);
+        metrics.batchDuration.observe(group, (performance.now() - startedAt) / 1000);
       }
     }
   });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { resolveBeatsConfig } from '../../../connectors/sources/beats/config.js';
 import { startBeatsServer } from '../../../connectors/sources/beats/server.js';
 import { createBus } from '../../bus/index.js';
+import { startOps } from '../../runtime/ops.js';
 import { installShutdown } from '../../runtime/shutdown.js';
 import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
 import { contextFrom } from '../context.js';
@@ -14,15 +15,25 @@ export function beatsCommand(): Command {
     .action(async (options: { port?: string; kind?: string }, command: Command) => {
       const { config, log } = contextFrom(command);
       const beats = resolveBeatsConfig({ ...config.beats, ...(options.port ? { port: Number(options.port) } : {}), ...(options.kind ? { kind: options.kind } : {}) });
+      const ops = await startOps({ ops: config.ops, log, stage: 'beats' });
       const bus = createBus(config.kafka, log);
       await ensureTopics(bus, config.topics, [rawTopic(beats.kind), deadLetterTopic(beats.kind)]);
       const server = await startBeatsServer({ config: beats, bus, log });
       process.stdout.write(`tally beats listening on ${server.host}:${server.port}${server.tls ? ' (TLS)' : ''} → ${bus.topic(rawTopic(beats.kind))}\n`);
+      ops.started({
+        source: () => ({ position: server.stats().events, failures: server.stats().retries }),
+        counts: () => {
+          const s = server.stats();
+          return { kinds: { [beats.kind]: { in: s.events, out: s.events - s.rejected, rejected: s.rejected, deadLettered: s.rejected, retried: s.retries } }, kafkaErrors: { KAFKA_RETRIABLE: s.retries } };
+        },
+      });
       installShutdown(log, config.shutdown.drainTimeoutMs, [
+        async () => ops.draining(),
         async (deadline) => {
           await server.close({ timeoutMs: Math.max(0, deadline - Date.now()) });
           log.info({ stats: server.stats() }, 'beats stopped');
         },
+        () => ops.close(),
       ]);
     });
 }

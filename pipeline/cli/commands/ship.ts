@@ -4,6 +4,7 @@ import { startFileTail, type FileTail } from '../../../connectors/sources/file-t
 import { createBus } from '../../bus/index.js';
 import { TallyError } from '../../errors.js';
 import { projectRoot } from '../../paths.js';
+import { startOps, type KindCounts } from '../../runtime/ops.js';
 import { installShutdown } from '../../runtime/shutdown.js';
 import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
 import { collect, contextFrom } from '../context.js';
@@ -19,6 +20,7 @@ export function shipCommand(): Command {
       const inputs: Record<string, unknown>[] = [...config.ship.inputs];
       if (options.path?.length) inputs.push({ paths: options.path, kind: options.kind, ...(options.registry ? { registryPath: options.registry } : {}) });
       if (inputs.length === 0) throw new TallyError('USAGE', 'nothing to ship: give --path <glob> or configure ship.inputs');
+      const ops = await startOps({ ops: config.ops, log, stage: 'ship' });
       const bus = createBus(config.kafka, log);
       const registryDir = path.resolve(projectRoot, config.services.dir, 'registry');
       const kinds = inputs.map((input) => String(input.kind ?? 'accounting'));
@@ -30,12 +32,45 @@ export function shipCommand(): Command {
         tails.push(await startFileTail({ ...input, registryPath } as Parameters<typeof startFileTail>[0], { bus, log, producer }));
       }
       for (const tail of tails) process.stdout.write(`tally ship: ${tail.config.paths.join(', ')} → ${bus.topic(rawTopic(tail.config.kind))} (registry ${tail.config.registryPath})\n`);
+      ops.started({
+        source: () => {
+          let position = 0;
+          let pending = 0;
+          let failures = 0;
+          for (const s of tails.map((t) => t.stats())) {
+            const acked = s.linesSent + s.deadLetters.tooLarge + s.deadLetters.invalidUtf8;
+            position += acked;
+            pending += s.linesRead - s.linesFiltered - s.linesEmpty - acked;
+            failures += s.sendRetries;
+          }
+          return { position, pending, failures };
+        },
+        counts: () => {
+          const kinds: Record<string, KindCounts> = {};
+          let retries = 0;
+          for (const tail of tails) {
+            const s = tail.stats();
+            const letters = s.deadLetters.tooLarge + s.deadLetters.invalidUtf8;
+            const k = (kinds[tail.config.kind] ??= { in: 0, out: 0, rejected: 0, deadLettered: 0, retried: 0, skipped: { filtered: 0, empty: 0 } });
+            k.in = (k.in ?? 0) + s.linesRead;
+            k.out = (k.out ?? 0) + s.linesSent;
+            k.rejected = (k.rejected ?? 0) + letters;
+            k.deadLettered = (k.deadLettered ?? 0) + letters;
+            k.retried = (k.retried ?? 0) + s.sendRetries;
+            k.skipped = { filtered: (k.skipped?.filtered ?? 0) + s.linesFiltered, empty: (k.skipped?.empty ?? 0) + s.linesEmpty };
+            retries += s.sendRetries;
+          }
+          return { kinds, kafkaErrors: { KAFKA_RETRIABLE: retries } };
+        },
+      });
       installShutdown(log, config.shutdown.drainTimeoutMs, [
+        async () => ops.draining(),
         async (deadline) => {
           for (const tail of tails) await tail.stop({ deadlineMs: Math.max(0, deadline - Date.now()) });
           await producer.close();
           log.info({ stats: tails.map((t) => t.stats()) }, 'ship stopped');
         },
+        () => ops.close(),
       ]);
     });
 }

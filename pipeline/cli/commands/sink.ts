@@ -9,6 +9,7 @@ import { createBus } from '../../bus/index.js';
 import { createEsClient } from '../../elasticsearch/client.js';
 import { TallyError, isTallyError, messageOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { startOps } from '../../runtime/ops.js';
 import { installShutdown } from '../../runtime/shutdown.js';
 import { contextFrom } from '../context.js';
 
@@ -30,7 +31,8 @@ export function sinkCommand(): Command {
       const prefix = config.elasticsearch.indexPrefix;
       const client = createEsClient(config.elasticsearch);
       let sink: RunningElasticsearchSink | undefined;
-      const shutdown = installShutdown(log, config.shutdown.drainTimeoutMs, [async () => sink?.stop(), () => client.close()]);
+      const ops = await startOps({ ops: config.ops, log, stage: 'sink-elasticsearch' });
+      const shutdown = installShutdown(log, config.shutdown.drainTimeoutMs, [async () => ops.draining(), async () => sink?.stop(), () => client.close(), () => ops.close()]);
 
       const install = await installWhenReachable(client, { prefix, layout, topics }, log, shutdown.stopping);
       if (!install) return;
@@ -38,6 +40,14 @@ export function sinkCommand(): Command {
       const bus = createBus(config.kafka, log);
       sink = await startElasticsearchSink({ bus, client, log, groupId: settings.groupId, indexPrefix: prefix, topics, layout: install.layout, concurrency: settings.concurrency, flushBytes: settings.flushBytes });
       if (shutdown.stopping()) await sink.stop();
+      const running = sink;
+      ops.started({
+        consumer: { bus, groupId: settings.groupId, topics: topics.map((t) => bus.topic(t.topic)), consumer: running.consumer },
+        counts: () => {
+          const s = running.stats;
+          return { kinds: { all: { in: s.indexed + s.deadLettered + s.skipped, out: s.indexed, rejected: s.deadLettered, deadLettered: s.deadLettered, retried: s.retried, skipped: { 'tombstone or superseded': s.skipped } } } };
+        },
+      });
       process.stdout.write(`tally sink elasticsearch: ${topics.map((t) => bus.topic(t.topic)).join(', ')} → ${config.elasticsearch.url} (${install.layout}), consumer group ${settings.groupId}\n`);
     });
 }
@@ -47,14 +57,25 @@ async function runApelSink(command: Command, queuePath: string | undefined): Pro
   const section: Record<string, unknown> = { ...config.sinks.apel, ...(queuePath ? { path: queuePath } : {}) };
   const path = section.path;
   if (typeof path !== 'string') throw new TallyError('USAGE', 'tally sink apel needs the outgoing queue directory: --path <dir> or sinks.apel.path in the configuration');
+  const ops = await startOps({ ops: config.ops, log, stage: 'sink-apel' });
   const bus = createBus(config.kafka, log);
   const sink = await startApelSink({ bus, log, config: { ...section, path }, topics: config.topics });
   process.stdout.write(`tally sink apel: ${sink.config.topics.map((t) => bus.topic(t)).join(', ')} → ${sink.config.path} (APEL messages, at most ${sink.config.maxRecordsPerMessage} records each), consumer group ${sink.config.groupId}\n`);
+  ops.started({
+    consumer: { bus, groupId: sink.config.groupId, topics: sink.config.topics.map((t) => bus.topic(t)), consumer: sink.consumer },
+    counts: () => {
+      const s = sink.stats();
+      const skipped = Object.values(s.skipped).reduce((a, b) => a + b, 0);
+      return { kinds: { all: { in: s.records + s.deadLettered + skipped, out: s.written, rejected: s.deadLettered, deadLettered: s.deadLettered, retried: s.retries, skipped: { ...s.skipped, superseded: s.superseded } } } };
+    },
+  });
   installShutdown(log, config.shutdown.drainTimeoutMs, [
+    async () => ops.draining(),
     async (deadline) => {
       await sink.stop({ timeoutMs: Math.max(0, deadline - Date.now() - 1000) });
       log.info({ stats: sink.stats() }, 'sink apel stopped');
     },
+    () => ops.close(),
   ]);
 }
 

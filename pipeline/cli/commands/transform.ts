@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { createBus } from '../../bus/index.js';
 import type { KindName } from '../../config/types.js';
+import { startOps } from '../../runtime/ops.js';
 import { installShutdown } from '../../runtime/shutdown.js';
+import { rawTopic } from '../../topics.js';
 import { startTransform } from '../../transform/stage.js';
 import { collect, contextFrom } from '../context.js';
 
@@ -12,15 +14,23 @@ export function transformCommand(): Command {
     .option('--group <id>', 'consumer group (transform.groupId); more processes in one group share the partitions')
     .action(async (options: { kind?: string[]; group?: string }, command: Command) => {
       const { config, log } = contextFrom(command);
+      const ops = await startOps({ ops: config.ops, log, stage: 'transform' });
       const bus = createBus(config.kafka, log);
       const kinds = (options.kind?.length ? options.kind : config.transform.kinds) as KindName[];
       const stage = await startTransform({ bus, log, groupId: options.group ?? config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages });
+      const groupId = options.group ?? config.transform.groupId;
+      ops.started({
+        consumer: { bus, groupId, topics: kinds.map((k) => bus.topic(rawTopic(k))), consumer: stage.consumer },
+        counts: () => ({ kinds: Object.fromEntries(Object.entries(stage.stats()).map(([kind, c]) => [kind, { in: c.in, out: c.out, rejected: c.rejected, deadLettered: c.rejected, skipped: { tombstone: c.empty } }])) }),
+      });
       process.stdout.write(`tally transform running: ${kinds.map((k) => bus.topic(`raw.${k}`)).join(', ')} (group ${options.group ?? config.transform.groupId})\n`);
       installShutdown(log, config.shutdown.drainTimeoutMs, [
+        async () => ops.draining(),
         async () => {
           await stage.stop();
           log.info({ stats: stage.stats() }, 'transform stopped');
         },
+        () => ops.close(),
       ]);
     });
 }
