@@ -30,13 +30,15 @@ export interface ReportPanel {
   savedObject: string;
   /** the document fields the query reads (the Kibana test checks the panel reads the same) */
   fields: string[];
+  /** the index family this panel reads when it is not its family's own (a dashboard over several families); same time field */
+  indexBase?: string;
   columns: ReportColumn[];
   /** the search body without index and time filter */
   search(params: ReportParams): Omit<estypes.SearchRequest, 'index' | 'query'>;
   rows(response: estypes.SearchResponse<Record<string, unknown>>): ReportRow[];
 }
 
-/** A `tally report <name> <panel>` family: one index family, one time field, its dashboard's panels. */
+/** A `tally report <name> <panel>` family: its index family (a panel may name another), one time field, its dashboard's panels. */
 export interface ReportFamily {
   name: string;
   description: string;
@@ -64,7 +66,7 @@ export function reportPanel(family: ReportFamily, name: string): ReportPanel {
 export async function runReport(client: Client, family: ReportFamily, panelName: string, options: { indexPrefix: string; params?: Partial<ReportParams> }): Promise<ReportResult> {
   const panel = reportPanel(family, panelName);
   const params: ReportParams = { ...defaultReportParams, ...options.params };
-  const index = `${options.indexPrefix}${family.indexBase}-*`;
+  const index = `${options.indexPrefix}${panel.indexBase ?? family.indexBase}-*`;
   const response = await client.search<Record<string, unknown>>({
     index,
     ignore_unavailable: true,

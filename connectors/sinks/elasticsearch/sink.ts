@@ -7,7 +7,7 @@ import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime
 import { prepareBatch, sinkStage, type PreparedDocument } from './batch.js';
 import { bulkPass, type BulkTuning } from './bulk-writer.js';
 import { defaultLayout, type IndexLayout } from './layout.js';
-import type { IndexedTopic } from './topics.js';
+import { deadLetterKind, type IndexedTopic } from './topics.js';
 
 export interface ElasticsearchSinkOptions {
   bus: Bus;
@@ -56,7 +56,7 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
   const producer = await bus.producer();
 
   const deadLetter = (document: PreparedDocument, reason: DeadLetterInput['reasons'][number]): DeadLetterInput => ({
-    kind: document.spec.kind,
+    kind: deadLetterKind(document.spec, document.message.headers),
     stage: sinkStage,
     original: document.message.value ?? Buffer.alloc(0),
     source: { topic: document.message.topic, partition: document.message.partition, offset: document.message.offset, key: document.id },
