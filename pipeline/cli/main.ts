@@ -16,6 +16,7 @@ import { setupCommand } from './commands/setup.js';
 import { reportCommand } from './commands/report.js';
 import { dlqCommand } from './commands/dlq.js';
 import { apelQueueCommand } from './commands/apel-queue.js';
+import { expandCommand, formatCommand } from './commands/format.js';
 import { notBuiltCommand } from './commands/not-built.js';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -45,6 +46,8 @@ export function buildProgram(): Command {
   program.addCommand(setupCommand());
   program.addCommand(convertCommand());
   program.addCommand(reportCommand());
+  program.addCommand(formatCommand());
+  program.addCommand(expandCommand());
   program.addCommand(dlqCommand());
   program.addCommand(notBuiltCommand('bench', 'benchmarks against ceilings and peers', 'issue 7 (benchmarks)'));
   return program;

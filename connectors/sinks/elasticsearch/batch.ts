@@ -46,7 +46,7 @@ export function prepareBatch(messages: IncomingMessage[], specFor: (physicalTopi
     const key = message.key?.toString('utf8') || undefined;
     try {
       const { document, id: recordId, timeMs } = spec.toDocument({ value: message.value, headers: message.headers });
-      const id = key ?? recordId;
+      const id = recordId ?? key;
       if (!id) throw new TallyError('RECORD_INVALID', 'a domain record without a key or id cannot be indexed idempotently');
       const target = writeTarget(layout, prefix, spec.indexBase, timeMs);
       const slot = `${target.index}\u0000${id}`;

@@ -2,18 +2,24 @@ import { errors } from '@elastic/elasticsearch';
 import { Command } from 'commander';
 import { createEsClient } from '../../elasticsearch/client.js';
 import { TallyError, messageOf } from '../../errors.js';
+import { compileFormat } from '../../format/template.js';
 import { accountingReport } from '../../report/accounting.js';
+import { auditReport } from '../../report/audit.js';
+import { cloudReport } from '../../report/cloud.js';
+import { opsReport, type RolloutParams } from '../../report/ops.js';
 import { defaultReportParams, renderTable, reportPanel, runReport, type ReportFamily } from '../../report/panel.js';
+import { listRequests, renderStory, requestColumns, requestStory } from '../../report/requests.js';
 import { contextFrom } from '../context.js';
 
 /** Every `tally report <family>`: a new family is one ReportFamily module and one entry here. */
-export const reportFamilies: ReportFamily[] = [accountingReport];
+export const reportFamilies: ReportFamily[] = [accountingReport, cloudReport, auditReport, opsReport];
 
 interface ReportOptions {
   from: string;
   to: string;
   size: string;
   interval: string;
+  at?: string;
   json?: boolean;
 }
 
@@ -24,6 +30,8 @@ interface Output {
 export function reportCommand(families: ReportFamily[] = reportFamilies, output: Output = process.stdout): Command {
   const command = new Command('report').description("the dashboards' aggregations as tables: the same queries the Kibana panels run");
   for (const family of families) command.addCommand(familyCommand(family, output));
+  command.addCommand(requestsCommand(output));
+  command.addCommand(requestCommand(output));
   return command;
 }
 
@@ -36,6 +44,7 @@ function familyCommand(family: ReportFamily, output: Output): Command {
     .option('--to <time>', 'end of the range', defaultReportParams.to)
     .option('--size <n>', 'top-N buckets, or rows for a listing', String(defaultReportParams.size))
     .option('--interval <interval>', 'date histogram interval (1h, 1d, 1w, 1M, or fixed: 30m, 6h)', defaultReportParams.interval)
+    .option('--at <time>', 'the moment a panel compares before and after (ops exceptions-rollout: a rollout)')
     .option('--json', 'print the rows as JSON')
     .addHelpText('after', `\nPanels:\n${panels}\n`)
     .action(async (panelName: string, options: ReportOptions, command: Command) => {
@@ -45,7 +54,8 @@ function familyCommand(family: ReportFamily, output: Output): Command {
       const { config } = contextFrom(command);
       const client = createEsClient(config.elasticsearch);
       try {
-        const result = await runReport(client, family, panelName, { indexPrefix: config.elasticsearch.indexPrefix, params: { from: options.from, to: options.to, size, interval: options.interval } });
+        const params: Partial<RolloutParams> = { from: options.from, to: options.to, size, interval: options.interval, ...(options.at !== undefined ? { at: options.at } : {}) };
+        const result = await runReport(client, family, panelName, { indexPrefix: config.elasticsearch.indexPrefix, params });
         output.write(options.json ? `${JSON.stringify(result.rows, null, 2)}\n` : renderTable(result.columns, result.rows));
         if (!options.json && result.rows.length === 0) output.write(`(no records in ${result.index} from ${options.from} to ${options.to})\n`);
       } catch (error) {
@@ -54,6 +64,71 @@ function familyCommand(family: ReportFamily, output: Output): Command {
         await client.close();
       }
     });
+}
+
+/** LogCAS's request list: `tally report requests`, paged by the cursor it prints. */
+function requestsCommand(output: Output): Command {
+  return new Command('requests')
+    .description('requests (transaction_id, with its global trace_id) in the range: first and last time, services touched, highest level, log and audit events; a page at a time')
+    .option('--from <time>', 'start of the range: Elasticsearch date math (now-1h) or ISO 8601', defaultReportParams.from)
+    .option('--to <time>', 'end of the range', defaultReportParams.to)
+    .option('--level <level>', 'only requests with an event at this level or higher (WARNING, ERROR, …)')
+    .option('--service <name>', 'only requests that touched this service (nova, cinder, …)')
+    .option('--size <n>', 'requests per page', '20')
+    .option('--after <cursor>', 'the page after this cursor (printed under a page that has a next one)')
+    .option('--json', 'print the page as JSON: rows and next')
+    .action(async (options: { from: string; to: string; level?: string; service?: string; size: string; after?: string; json?: boolean }, command: Command) => {
+      const size = countOption('--size', options.size);
+      await withClient(command, async (client, indexPrefix) => {
+        const page = await listRequests(client, { indexPrefix, from: options.from, to: options.to, size, ...pick(options, ['level', 'service', 'after']) });
+        if (options.json) return void output.write(`${JSON.stringify({ rows: page.rows, next: page.next ?? null }, null, 2)}\n`);
+        output.write(renderTable(requestColumns, page.rows));
+        if (page.rows.length === 0) output.write(`(no requests in ${page.index} from ${options.from} to ${options.to})\n`);
+        if (page.next !== undefined) output.write(`next page: --after ${page.next}\n`);
+      });
+    });
+}
+
+/** LogCAS's request detail: `tally report request <id>`, the whole story across services. */
+function requestCommand(output: Output): Command {
+  return new Command('request')
+    .description("a request's whole story in time order, across services and both models (ops.logs, audit.events), with tracebacks")
+    .argument('<id>', 'a request id (req-…): a transaction_id, or a trace_id (global request id)')
+    .option('--from <time>', 'only events from this time (default: all)')
+    .option('--to <time>', 'only events up to this time')
+    .option('--size <n>', 'at most this many events', '10000')
+    .option('--format <format>', 'print each event with this format string (see tally format --help)')
+    .option('--json', 'print the events as JSON lines (what tally convert prints; pipe into tally format or tally expand)')
+    .action(async (id: string, options: { from?: string; to?: string; size: string; format?: string; json?: boolean }, command: Command) => {
+      const size = countOption('--size', options.size);
+      const format = options.format !== undefined ? compileFormat(options.format) : undefined;
+      await withClient(command, async (client, indexPrefix) => {
+        const story = await requestStory(client, { indexPrefix, id, size, ...pick(options, ['from', 'to']) });
+        output.write(options.json ? story.events.map((e) => `${JSON.stringify(e)}\n`).join('') : renderStory(story, format));
+      });
+    });
+}
+
+function countOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new TallyError('USAGE', `${name} must be an integer from 1 to 100000, not "${value}"`);
+  return n;
+}
+
+function pick<T extends object, K extends keyof T>(options: T, keys: K[]): { [P in K]?: NonNullable<T[P]> } {
+  return Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]])) as { [P in K]?: NonNullable<T[P]> };
+}
+
+async function withClient(command: Command, run: (client: ReturnType<typeof createEsClient>, indexPrefix: string) => Promise<void>): Promise<void> {
+  const { config } = contextFrom(command);
+  const client = createEsClient(config.elasticsearch);
+  try {
+    await run(client, config.elasticsearch.indexPrefix);
+  } catch (error) {
+    throw queryFailure(config.elasticsearch.url, error);
+  } finally {
+    await client.close();
+  }
 }
 
 function queryFailure(url: string, error: unknown): unknown {

@@ -11,6 +11,7 @@ import { TallyError, isTallyError, messageOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { startOps } from '../../runtime/ops.js';
 import { installShutdown } from '../../runtime/shutdown.js';
+import { deadLetterTopic, ensureTopics } from '../../topics.js';
 import { contextFrom } from '../context.js';
 
 type Client = ReturnType<typeof createEsClient>;
@@ -38,6 +39,7 @@ export function sinkCommand(): Command {
       if (!install) return;
       for (const line of describeTemplateInstall(config.elasticsearch.url, install)) process.stdout.write(`${line}\n`);
       const bus = createBus(config.kafka, log);
+      await ensureTopics(bus, config.topics, topics.flatMap((t) => [t.topic, ...(t.kinds ?? [t.kind]).map(deadLetterTopic)]));
       sink = await startElasticsearchSink({ bus, client, log, groupId: settings.groupId, indexPrefix: prefix, topics, layout: install.layout, concurrency: settings.concurrency, flushBytes: settings.flushBytes });
       if (shutdown.stopping()) await sink.stop();
       const running = sink;

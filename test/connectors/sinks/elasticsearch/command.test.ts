@@ -7,7 +7,8 @@ import path from 'node:path';
 import { sinkCommand } from '../../../../pipeline/cli/commands/sink.js';
 import { isTallyError } from '../../../../pipeline/errors.js';
 import { projectRoot } from '../../../../pipeline/paths.js';
-import { esClient, eventually, testBus, uniqueName } from '../../../support/world.js';
+import { indexedTopics } from '../../../../connectors/sinks/elasticsearch/topics.js';
+import { esClient, eventually, testBus, testConfig, uniqueName } from '../../../support/world.js';
 import { usageMessage, usageRecord } from './records.js';
 
 /** Runs one command module in its own process, as main.ts will once it registers it. */
@@ -62,7 +63,8 @@ describe('tally sink and tally setup', { timeout: 120_000 }, () => {
     assert.match(output, new RegExp(`component template +${prefix}accounting-usage-mappings`));
     assert.match(output, /imported 8 saved objects from schemas\/kibana\/accounting\.ndjson/);
     assert.match(output, /dashboard +tally-accounting-overview +"Accounting overview"/);
-    assert.deepEqual(kibanaRequests, [{ url: '/api/saved_objects/_import?overwrite=true', xsrf: true }]);
+    const files = new Set(indexedTopics.filter((t) => testConfig().sinks.elasticsearch.topics.includes(t.topic)).flatMap((t) => (t.savedObjects ? [t.savedObjects] : [])));
+    assert.deepEqual(kibanaRequests, [...files].map(() => ({ url: '/api/saved_objects/_import?overwrite=true', xsrf: true })), 'one import per saved-objects file of the configured topics');
   });
 
   test('tally sink elasticsearch --layout data-stream on a node without data streams says why and exits 1', async (t) => {
