@@ -1,12 +1,12 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LumberjackClient } from '../../connectors/sources/beats/client.js';
 import { startBeatsServer } from '../../connectors/sources/beats/server.js';
-import { startFileTail } from '../../connectors/sources/file-tail/index.js';
 import { defaultHttpSourceConfig } from '../../connectors/sources/http/config.js';
 import { startHttpSource } from '../../connectors/sources/http/server.js';
 import type { UpContext, SourceSummary } from './context.js';
 import { samplePath } from './samples.js';
+import { shipFiles } from './ship-files.js';
 
 /**
  * The accounting samples through all three accounting sources: a Filebeat-style file (ship, with
@@ -15,24 +15,12 @@ import { samplePath } from './samples.js';
  * transform and is rejected there with its reasons).
  */
 export async function sendAccountingSamples(context: UpContext): Promise<SourceSummary[]> {
-  const { bus, log, producer, workDir } = context;
+  const { bus, log, producer } = context;
   const summaries: SourceSummary[] = [];
 
-  // the same file (same inode) every run and a fresh registry: the lines go again and overwrite their records
-  const shipDir = path.join(workDir, 'ship');
-  await mkdir(shipDir, { recursive: true });
-  const file = path.join(shipDir, 'neanias-usage.json');
-  const sample = await readFile(samplePath('accounting', 'mixed.log'));
-  const present = await readFile(file).catch(() => undefined);
-  if (!present?.equals(sample)) await writeFile(file, sample);
-  await rm(path.join(shipDir, 'registry.json'), { force: true });
-  await rm(path.join(shipDir, 'registry.json.bak'), { force: true });
-  const tail = await startFileTail({ paths: [path.join(shipDir, '*.json')], kind: 'accounting', registryPath: path.join(shipDir, 'registry.json'), scanIntervalMs: 100, pollIntervalMs: 20, lingerMs: 5 }, { bus, log, producer });
-  const lines = (await readFile(file, 'utf8')).trim().split('\n').length;
-  await waitFor(() => tail.stats().linesSent + tail.stats().linesFiltered >= lines, 30_000);
-  const shipped = tail.stats();
-  await tail.stop();
-  summaries.push({ source: 'ship', detail: `${file}: ${shipped.linesSent} lines sent, ${shipped.linesFiltered} dropped by the NEANIAS filter ("[lL]evel": "accounting")`, sent: shipped.linesSent });
+  const shipped = await shipFiles(context, 'ship', 'accounting', [samplePath('accounting', 'mixed.log')]);
+  const file = path.join(shipped.dir, 'mixed.log');
+  summaries.push({ source: 'ship', detail: `${file}: ${shipped.sent} lines sent, ${shipped.filtered} dropped by the NEANIAS filter ("[lL]evel": "accounting")`, sent: shipped.sent });
 
   const server = await startBeatsServer({ config: { host: '127.0.0.1', port: 0, kind: 'accounting' }, bus, log, producer });
   const client = await LumberjackClient.connect({ host: '127.0.0.1', port: server.port });
@@ -61,12 +49,4 @@ export async function sendAccountingSamples(context: UpContext): Promise<SourceS
   await http.close();
   summaries.push({ source: 'http', detail: `${invalid.length} invalid samples, one request each: ${accepted} accepted (the transform rejects them with reasons), ${refused} answered 400 (not JSON: nothing accepted)`, sent: accepted });
   return summaries;
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -14,7 +14,10 @@ import { renderTable, runReport } from '../../report/panel.js';
 import { startServices } from '../../services/index.js';
 import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
 import { startTransform } from '../../transform/stage.js';
+import { auditReport } from '../../report/audit.js';
+import { renderStory, requestStory } from '../../report/requests.js';
 import { sendAccountingSamples } from '../../up/accounting.js';
+import { sampleRequestId, sampleWeek, sendAuditSamples } from '../../up/audit.js';
 import { apelOutgoingDir, describeOutgoing, sendCloudSamples } from '../../up/cloud.js';
 import type { SourceSummary, UpContext } from '../../up/context.js';
 import { deadLettersSince, endOffsets, waitCaughtUp } from '../../up/progress.js';
@@ -29,6 +32,7 @@ interface SamplePath {
 const samplePaths: SamplePath[] = [
   { title: 'accounting: the NEANIAS samples through ship, beats and http', kinds: ['accounting'], send: sendAccountingSamples },
   { title: "cloud accounting: cASO's messages through its SSM queue (apel-queue) and its energy records over http", kinds: ['apel-message', 'caso-json'], send: sendCloudSamples },
+  { title: 'audit and operations: ROR operation logs, OpenStack audit events and oslo.log files', kinds: ['ror-audit', 'openstack-audit', 'oslo-log'], send: sendAuditSamples },
 ];
 
 /**
@@ -51,7 +55,7 @@ export function upCommand(): Command {
       const bus = createBus(config.kafka, log);
       const client = createEsClient(config.elasticsearch);
       const kinds = samplePaths.flatMap((p) => p.kinds);
-      const esTopics = indexedTopics.filter((t) => kinds.some((k) => t.kind === k || (k !== 'accounting' && t.topic.startsWith('cloud.'))) || t.topic === 'accounting.usage');
+      const esTopics = indexedTopics.filter((t) => kinds.some((k) => t.kind === k || t.kinds?.includes(k)));
       const prefix = config.elasticsearch.indexPrefix;
       const install = await installIndexTemplates(client, { prefix, layout: config.sinks.elasticsearch.layout, topics: esTopics });
       out(`  templates      ${install.indexTemplates.map((t) => t.name).join(', ')} (${install.layout} indices)`);
@@ -117,6 +121,12 @@ export function upCommand(): Command {
       const report = await runReport(client, accountingReport, 'top-users', { indexPrefix: prefix, params: { from: '1970-01-01', to: 'now', size: 5 } });
       out('tally report accounting top-users --from 1970-01-01 (the "top users" panel of the Accounting overview dashboard):');
       out(renderTable(report.columns, report.rows));
+      out('');
+      out(`tally report request ${sampleRequestId} (one request's whole story, across services, with its tracebacks):`);
+      out(renderStory(await requestStory(client, { indexPrefix: prefix, id: sampleRequestId, size: 1000 })));
+      const actives = await runReport(client, auditReport, 'active-users', { indexPrefix: prefix, params: { from: sampleWeek.from, to: sampleWeek.to, size: 10 } });
+      out(`tally report audit active-users --from ${sampleWeek.from} --to ${sampleWeek.to} (the 7-day actives of the audit-logging spec):`);
+      out(renderTable(actives.columns, actives.rows));
       await client.close();
       out('');
       out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s. Services keep running (bin/tally services stop stops them).`);
