@@ -15,6 +15,7 @@ import { sinkCommand } from './commands/sink.js';
 import { setupCommand } from './commands/setup.js';
 import { reportCommand } from './commands/report.js';
 import { dlqCommand } from './commands/dlq.js';
+import { archiveCommand } from './commands/archive.js';
 import { apelQueueCommand } from './commands/apel-queue.js';
 import { expandCommand, formatCommand } from './commands/format.js';
 import { notBuiltCommand } from './commands/not-built.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   program.addCommand(setupCommand());
   program.addCommand(convertCommand());
   program.addCommand(reportCommand());
+  program.addCommand(archiveCommand());
   program.addCommand(formatCommand());
   program.addCommand(expandCommand());
   program.addCommand(dlqCommand());

@@ -93,6 +93,8 @@ export interface TallyConfig {
   beats: Record<string, unknown>;
   transform: TransformConfig;
   ops: OpsConfig;
+  /** checked by the archive stage's own schema */
+  archive: Record<string, unknown>;
   /** checked by the apel-queue connector's own schema */
   apelQueue: Record<string, unknown>;
   /** apel: checked by the APEL sink's own schema */
