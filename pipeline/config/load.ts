@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { TallyError } from '../errors.js';
 import { projectRoot } from '../paths.js';
+import { describeSchemaError } from './schema-errors.js';
 import type { TallyConfig } from './types.js';
 
 const schemaPath = path.join(projectRoot, 'schemas/json/config.schema.json');
@@ -33,7 +34,7 @@ export function validateConfig(raw: Record<string, unknown>, origin: string): Ta
   const kafkaGiven = (raw.kafka as Record<string, unknown> | undefined)?.brokers !== undefined;
   const esGiven = (raw.elasticsearch as Record<string, unknown> | undefined)?.url !== undefined;
   if (!validate(candidate)) {
-    const reasons = (validate.errors ?? []).map(describeSchemaError);
+    const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e));
     throw new TallyError('CONFIG_INVALID', `configuration from ${origin} is invalid:\n  - ${reasons.join('\n  - ')}`, {
       details: { origin, reasons },
     });
@@ -131,19 +132,3 @@ function setPath(target: Record<string, unknown>, keys: string[], value: unknown
   });
 }
 
-function describeSchemaError(error: ErrorObject): string {
-  const at = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
-  const params = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return `${at === '(top level)' ? '' : `${at}.`}${String(params.additionalProperty)}: unknown key (rule: additionalProperties)`;
-    case 'enum':
-      return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (rule: enum)`;
-    case 'type':
-      return `${at}: must be ${String(params.type)} (rule: type)`;
-    case 'required':
-      return `${at === '(top level)' ? '' : `${at}.`}${String(params.missingProperty)}: is required (rule: required)`;
-    default:
-      return `${at}: ${error.message ?? 'is invalid'} (rule: ${error.keyword})`;
-  }
-}

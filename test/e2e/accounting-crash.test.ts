@@ -1,12 +1,11 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { LumberjackClient } from '../../connectors/sources/beats/client.js';
 import type { Admin, Bus } from '../../pipeline/bus/types.js';
 import { createBus } from '../../pipeline/bus/index.js';
-import { esClient, eventually, testConfig, testLog } from '../support/world.js';
+import { esClient, eventually, freePort, testConfig, testLog } from '../support/world.js';
 import { caughtUp, extendConfig, pipelineWorld, startStage, topicSize, type PipelineWorld, type StageProcess } from './pipeline.js';
 
 /**
@@ -26,14 +25,6 @@ function line(i: number): string {
 const valid = Array.from({ length: total }, (_, i) => i).filter((i) => i % invalidEvery !== 0);
 const expected = { count: valid.length, value: valid.reduce((s, i) => s + i, 0), duration: valid.reduce((s, i) => s + i * i, 0) };
 const invalidCount = total - valid.length;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function esTotals(world: PipelineWorld): Promise<{ count: number; value: number; duration: number }> {
   const client = esClient();

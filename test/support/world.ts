@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { TestContext } from 'node:test';
 import { loadConfig } from '../../pipeline/config/load.js';
 import type { KafkaBackendName, TallyConfig } from '../../pipeline/config/types.js';
@@ -68,3 +69,12 @@ export async function eventually<T>(what: string, timeoutMs: number, check: () =
 }
 
 export const backends: KafkaBackendName[] = ['kafkajs', 'rdkafka'];
+
+/** A loopback TCP port free right now, for a server a test starts as a process. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

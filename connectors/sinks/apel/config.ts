@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from '../../../pipeline/config/schema-errors.js';
 import { TallyError } from '../../../pipeline/errors.js';
 
 /**
@@ -75,7 +76,7 @@ const validate = ajv.compile(apelSinkConfigSchema);
 export function resolveApelSinkConfig(input: ApelSinkConfigInput | unknown, origin = 'sinks.apel'): ApelSinkConfig {
   const candidate = structuredClone(input ?? {}) as Record<string, unknown>;
   if (!validate(candidate)) {
-    const reasons = (validate.errors ?? []).map((e) => describe(e, origin));
+    const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e, origin));
     throw new TallyError('CONFIG_INVALID', `APEL sink configuration is invalid:\n  - ${reasons.join('\n  - ')}`, { details: { reasons } });
   }
   const { owner, group, fileMode, directoryMode, ...rest } = candidate as unknown as ApelSinkConfigInput & { fileMode: string; directoryMode: string };
@@ -107,13 +108,4 @@ function accountId(value: string | number, file: string, at: string, problems: s
     return undefined;
   }
   return Number(id);
-}
-
-function describe(error: ErrorObject, origin: string): string {
-  const at = `${origin}${error.instancePath.replaceAll('/', '.')}`;
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `${at}.${String(params.additionalProperty)}: unknown key (rule: additionalProperties)`;
-  if (error.keyword === 'required') return `${at}.${String(params.missingProperty)}: is required (rule: required)`;
-  if (error.keyword === 'enum') return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (rule: enum)`;
-  return `${at}: ${error.message ?? 'is invalid'} (rule: ${error.keyword})`;
 }

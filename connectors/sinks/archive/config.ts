@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from '../../../pipeline/config/schema-errors.js';
 import { TallyError } from '../../../pipeline/errors.js';
 
 /**
@@ -68,7 +69,7 @@ const validate = ajv.compile(archiveConfigSchema);
 export function resolveArchiveConfig(input: ArchiveConfigInput | unknown = {}, origin = 'archive'): ArchiveConfig {
   const candidate = structuredClone(input ?? {}) as Record<string, unknown>;
   if (!validate(candidate)) {
-    const reasons = (validate.errors ?? []).map((e) => describe(e, origin));
+    const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e, origin));
     throw new TallyError('CONFIG_INVALID', `archive configuration is invalid:\n  - ${reasons.join('\n  - ')}`, { details: { reasons } });
   }
   const given = candidate as Partial<ArchiveConfig> & Omit<ArchiveConfig, 'requestWindowSeconds' | 'maxInFlight'>;
@@ -78,12 +79,4 @@ export function resolveArchiveConfig(input: ArchiveConfigInput | unknown = {}, o
     throw new TallyError('CONFIG_INVALID', `archive configuration is invalid:\n  - ${problem}`, { details: { reasons: [problem] } });
   }
   return config;
-}
-
-function describe(error: ErrorObject, origin: string): string {
-  const at = `${origin}${error.instancePath.replaceAll('/', '.')}`;
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `${at}.${String(params.additionalProperty)}: unknown key (rule: additionalProperties)`;
-  if (error.keyword === 'enum') return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (rule: enum)`;
-  return `${at}: ${error.message ?? 'is invalid'} (rule: ${error.keyword})`;
 }

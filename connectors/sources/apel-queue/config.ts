@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from '../../../pipeline/config/schema-errors.js';
 import { TallyError } from '../../../pipeline/errors.js';
 
 /**
@@ -65,7 +66,7 @@ const validate = ajv.compile(apelQueueConfigSchema);
 export function resolveApelQueueConfig(input: ApelQueueSourceConfigInput | unknown, origin = 'apelQueue'): ApelQueueSourceConfig {
   const candidate = structuredClone(input ?? {}) as Record<string, unknown>;
   if (!validate(candidate)) {
-    const reasons = (validate.errors ?? []).map((e) => describe(e, origin));
+    const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e, origin));
     throw new TallyError('CONFIG_INVALID', `apel-queue configuration is invalid:\n  - ${reasons.join('\n  - ')}`, { details: { reasons } });
   }
   const config = candidate as unknown as ApelQueueSourceConfig;
@@ -74,12 +75,4 @@ export function resolveApelQueueConfig(input: ApelQueueSourceConfigInput | unkno
   if (config.batchMaxBytes < config.maxRecordBytes) problems.push(`${origin}.batchMaxBytes: must be at least maxRecordBytes (${config.maxRecordBytes}), or a single element could never be sent`);
   if (problems.length) throw new TallyError('CONFIG_INVALID', `apel-queue configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: { reasons: problems } });
   return config;
-}
-
-function describe(error: ErrorObject, origin: string): string {
-  const at = `${origin}${error.instancePath.replaceAll('/', '.')}`;
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `${at}.${String(params.additionalProperty)}: unknown key (rule: additionalProperties)`;
-  if (error.keyword === 'required') return `${at}.${String(params.missingProperty)}: is required (rule: required)`;
-  return `${at}: ${error.message ?? 'is invalid'} (rule: ${error.keyword})`;
 }

@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from '../../../pipeline/config/schema-errors.js';
 import { TallyError } from '../../../pipeline/errors.js';
 import { defaultLimits, type LumberjackLimits } from './frames.js';
 
@@ -88,7 +89,7 @@ const validate = ajv.compile(beatsConfigSchema);
 export function resolveBeatsConfig(input: BeatsSourceConfigInput | unknown = {}, origin = 'beats'): BeatsSourceConfig {
   const candidate = structuredClone(input ?? {}) as Record<string, unknown>;
   if (!validate(candidate)) {
-    const reasons = (validate.errors ?? []).map((e) => describe(e, origin));
+    const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e, origin));
     throw new TallyError('CONFIG_INVALID', `beats configuration is invalid:\n  - ${reasons.join('\n  - ')}`, { details: { reasons } });
   }
   const config = candidate as unknown as BeatsSourceConfig;
@@ -100,13 +101,4 @@ export function resolveBeatsConfig(input: BeatsSourceConfigInput | unknown = {},
   if (config.maxPayloadBytes > config.maxWindowBytes) problems.push(`${origin}.maxWindowBytes: must be at least maxPayloadBytes (${config.maxPayloadBytes})`);
   if (problems.length) throw new TallyError('CONFIG_INVALID', `beats configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: { reasons: problems } });
   return config;
-}
-
-function describe(error: ErrorObject, origin: string): string {
-  const at = `${origin}${error.instancePath.replaceAll('/', '.')}`;
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `${at}.${String(params.additionalProperty)}: unknown key (rule: additionalProperties)`;
-  if (error.keyword === 'required') return `${at}.${String(params.missingProperty)}: is required (rule: required)`;
-  if (error.keyword === 'enum') return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (rule: enum)`;
-  return `${at}: ${error.message ?? 'is invalid'} (rule: ${error.keyword})`;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { describeSchemaError } from '../../../pipeline/config/schema-errors.js';
 import { TallyError } from '../../../pipeline/errors.js';
 import { compileGlob, type CompiledGlob } from './glob.js';
 
@@ -109,7 +110,7 @@ const validate = ajv.compile(fileTailConfigSchema);
 export function resolveFileTailConfig(input: unknown, origin = 'ship'): FileTailConfig {
   const candidate = structuredClone(input) as Record<string, unknown>;
   if (!validate(candidate)) {
-    const reasons = (validate.errors ?? []).map((e) => describe(e, origin));
+    const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e, origin));
     throw new TallyError('CONFIG_INVALID', `file-tail configuration is invalid:\n  - ${reasons.join('\n  - ')}`, { details: { reasons } });
   }
   const config = candidate as unknown as FileTailConfig;
@@ -150,13 +151,4 @@ export function lineFilter(config: Pick<FileTailConfig, 'include' | 'exclude'>):
 
 export function compiledGlobs(config: Pick<FileTailConfig, 'paths'>): CompiledGlob[] {
   return config.paths.map(compileGlob);
-}
-
-function describe(error: ErrorObject, origin: string): string {
-  const at = `${origin}${error.instancePath.replaceAll('/', '.')}`;
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `${at}.${String(params.additionalProperty)}: unknown key (rule: additionalProperties)`;
-  if (error.keyword === 'required') return `${at}.${String(params.missingProperty)}: is required (rule: required)`;
-  if (error.keyword === 'enum') return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (rule: enum)`;
-  return `${at}: ${error.message ?? 'is invalid'} (rule: ${error.keyword})`;
 }

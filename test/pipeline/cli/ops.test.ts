@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { eventually } from '../../support/world.js';
+import { eventually, freePort } from '../../support/world.js';
 import { pipelineWorld, startStage } from '../../e2e/pipeline.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('a long-running command serves /healthz, /readyz and Prometheus /metrics with --ops-port, and still drains to exit 0', { timeout: 120_000 }, async () => {
   const world = await pipelineWorld('ops');
