@@ -55,7 +55,13 @@ if (process.env.KAFKA_BROKERS && process.env.ELASTICSEARCH_URL) {
       if (ours.length === 0) return;
       const stopped = cli(['services', 'stop', ...ours, '--json'], { env });
       const pids = statuses.filter((s) => ours.includes(s.name)).map((s) => s.pid);
-      const left = pids.filter((pid) => existsSync(`/proc/${pid}`));
+      // a stopped JVM takes a moment to exit: wait for it before saying what is left
+      const deadline = Date.now() + 30_000;
+      let left = pids.filter((pid) => existsSync(`/proc/${pid}`));
+      while (left.length && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        left = left.filter((pid) => existsSync(`/proc/${pid}`));
+      }
       say(`stopped ${JSON.parse(stopped.stdout || '{"stopped":[]}').stopped.join(', ') || 'nothing'}${left.length ? `; STILL RUNNING: ${left.join(', ')}` : '; no service process left'}`);
     };
   }
