@@ -16,9 +16,9 @@ import { setupCommand } from './commands/setup.js';
 import { reportCommand } from './commands/report.js';
 import { dlqCommand } from './commands/dlq.js';
 import { archiveCommand } from './commands/archive.js';
+import { benchCommand } from './commands/bench.js';
 import { apelQueueCommand } from './commands/apel-queue.js';
 import { expandCommand, formatCommand } from './commands/format.js';
-import { notBuiltCommand } from './commands/not-built.js';
 
 const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -51,7 +51,7 @@ export function buildProgram(): Command {
   program.addCommand(formatCommand());
   program.addCommand(expandCommand());
   program.addCommand(dlqCommand());
-  program.addCommand(notBuiltCommand('bench', 'benchmarks against ceilings and peers', 'issue 7 (benchmarks)'));
+  program.addCommand(benchCommand());
   return program;
 }
 

@@ -1,0 +1,124 @@
+import path from 'node:path';
+import type { CaseContext } from '../context.js';
+import type { CorpusFile } from '../corpus.js';
+import { afterRunGraceMs, type MeasuredChild } from '../child.js';
+import { untilComplete } from '../measure.js';
+import { kcatTool, rsyslogTool, syslogNgTool, installHint } from '../peers/installed.js';
+import { startKcatProducer } from '../peers/kcat.js';
+import { startRsyslogFileToKafka } from '../peers/rsyslog.js';
+import { startSyslogNgFileToKafka } from '../peers/syslog-ng.js';
+import { newestProfile, summariseProfile } from '../profile.js';
+import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
+import { readyText, startTallyStage } from '../tally-stage.js';
+import { benchUser } from '../world.js';
+import { chownTree } from '../files.js';
+
+type Backend = 'kafkajs' | 'rdkafka';
+
+/**
+ * Case 1, file → Kafka: every tool reads the same accounting file from its start and produces one
+ * message per line with acks=all into a fresh topic of the same shape. Done = the topic's end
+ * offsets reach the line count; the rate is taken between the first poll that sees output and the
+ * one that sees all of it (start-up and discovery excluded alike).
+ */
+export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
+  const { world, log } = ctx;
+  const full = ctx.corpora.accountingFile(world.sizes.shipLines);
+  const warm = ctx.corpora.accountingFile(world.sizes.shipWarmupLines);
+  const result = emptyCase('ship', 'Ship: file → Kafka (acks=all)', `${full.lines.toLocaleString('en')} accounting JSON lines, ${full.meanLineBytes.toFixed(0)} B mean, one file`);
+  const brokers = world.config.kafka.brokers;
+  const corpusFor = (warmUp: boolean): CorpusFile => (warmUp ? warm : full);
+
+  /** a fresh topic per run; the tool runs until the topic holds every line */
+  const measured = async (label: string, warmUp: boolean, start: (topic: string, file: CorpusFile) => Promise<MeasuredChild> | MeasuredChild, intervalMs = 25): Promise<RunFigures> => {
+    const corpus = corpusFor(warmUp);
+    const prefix = world.topicPrefix(`ship-${label}`);
+    const topic = `${prefix}raw.accounting`;
+    await world.kafka.createTopics([topic], world.sizes.partitions);
+    const child = await start(topic, corpus);
+    try {
+      const t = await untilComplete({ count: () => world.kafka.endOffsets(topic), target: corpus.lines, processes: [child], intervalMs });
+      return fromThroughput(t, corpus.meanLineBytes);
+    } finally {
+      await child.stop(label.endsWith('-profile') ? 20_000 : afterRunGraceMs);
+      await world.kafka.deletePrefixes([prefix]);
+    }
+  };
+
+  const tallyShip = (backend: Backend, cpuProfile = false) => async (topic: string, corpus: CorpusFile): Promise<MeasuredChild> => {
+    const prefix = topic.slice(0, -'raw.accounting'.length);
+    const work = world.workDir(`ship-${backend}`);
+    const configFile = world.tallyConfig(`ship-${backend}`, {
+      kafka: { backend, topicPrefix: prefix },
+      ship: { inputs: [{ paths: [corpus.path], kind: 'accounting', registryPath: path.join(work, 'registry.json') }] },
+    });
+    // reading starts before the ready line: the watcher runs from the spawn, the ready line is not awaited
+    return startTallyStage(world, { label: `ship-${backend}`, configFile, args: ['ship'], ready: readyText.ship, cpuProfile, awaitReady: false });
+  };
+
+  const plans: ToolPlan[] = [];
+  const unavailable: ToolRow[] = [];
+  const kcat = kcatTool();
+  if (kcat) {
+    plans.push({ tool: 'kcat -P', role: 'ceiling', detail: `${kcat.version}; -l file, acks=all, linger.ms=5, batch.num.messages=10000, no compression, no key`, run: (_, warmUp) => measured('kcat', warmUp, (topic, corpus) => startKcatProducer(kcat, { brokers, topic, file: corpus.path, logFile: world.logFile('kcat'), user: benchUser }), 5) });
+  } else unavailable.push(unavailableRow('kcat -P', 'ceiling', 'kcat', 'not installed', `kcat is not installed: ${installHint}`));
+  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    plans.push({ tool: `tally ship (${backend})`, role: 'tally', detail: `Filebeat envelope per line, key = host:path, defaults (batch 2048 lines, linger 20 ms), compression none`, run: (_, warmUp) => measured(backend, warmUp, tallyShip(backend)) });
+  }
+  const rsyslog = rsyslogTool();
+  if (rsyslog?.modules.includes('imfile') && rsyslog.modules.includes('omkafka')) {
+    plans.push({
+      tool: 'rsyslog imfile → omkafka',
+      role: 'peer',
+      detail: `${rsyslog.version}; imfile inotify from the start, %rawmsg%, acks=all, same librdkafka settings; run as nobody`,
+      run: (_, warmUp) =>
+        measured('rsyslog', warmUp, (topic, corpus) => {
+          const dir = world.workDir('rsyslog');
+          chownTree(dir, benchUser);
+          return startRsyslogFileToKafka(rsyslog, { dir, logFile: world.logFile('rsyslog'), user: benchUser, brokers, topic, file: corpus.path });
+        }, 10),
+    });
+  } else unavailable.push(unavailableRow('rsyslog imfile → omkafka', 'peer', 'rsyslog', 'not installed', `rsyslog with imfile and omkafka is not installed: ${installHint}`));
+  const syslogNg = syslogNgTool();
+  if (syslogNg) {
+    plans.push({
+      tool: 'syslog-ng file → kafka-c',
+      role: 'peer',
+      detail: `${syslogNg.version}; file() no-parse, log-iw-size 10000, log-fetch-limit 1000, acks=all, same librdkafka settings; run as nobody`,
+      run: (_, warmUp) =>
+        measured('syslog-ng', warmUp, (topic, corpus) => {
+          const dir = world.workDir('syslog-ng');
+          chownTree(dir, benchUser);
+          return startSyslogNgFileToKafka(syslogNg, { dir, logFile: world.logFile('syslog-ng'), user: benchUser, brokers, topic, file: corpus.path });
+        }, 10),
+    });
+  } else unavailable.push(unavailableRow('syslog-ng file → kafka-c', 'peer', 'syslog-ng', 'not installed', `syslog-ng with kafka-c is not installed: ${installHint}`));
+
+  result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
+  const row = (tool: string): ToolRow | undefined => result.rows.find((r) => r.tool === tool && r.status === 'ok');
+  const ceiling = row('kcat -P');
+  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    const tally = row(`tally ship (${backend})`);
+    if (!tally) continue;
+    if (ceiling) result.ratios.push(ratio(`ship (${backend}) / kcat`, tally, ceiling, (r) => r.eventsPerSecond, { text: '≥ 0.5 × kcat', threshold: 0.5 }));
+    for (const peer of ['rsyslog imfile → omkafka', 'syslog-ng file → kafka-c']) {
+      const other = row(peer);
+      if (other) result.ratios.push(ratio(`ship (${backend}) / ${peer.split(' ')[0]}`, tally, other, (r) => r.eventsPerSecond, { text: `faster than ${peer.split(' ')[0]} (> 1)`, threshold: 1.0000001 }));
+    }
+    if (ceiling) result.ratios.push(ratio(`ship (${backend}) CPU per event / kcat`, tally, ceiling, (r) => r.cpuSecondsPerMillion, undefined, 'CPU cost ratio: lower is better'));
+  }
+
+  if (ctx.profile) {
+    for (const backend of ['kafkajs', 'rdkafka'] as const) {
+      const since = Date.now();
+      try {
+        await measured(`${backend}-profile`, false, tallyShip(backend, true));
+        const file = newestProfile(path.join(world.dir, 'profiles'), `ship-${backend}`, since);
+        if (file) result.profiles.push(summariseProfile(`tally ship (${backend})`, file));
+      } catch (error) {
+        log(`  profile of ship (${backend}) failed: ${(error as Error).message}`);
+      }
+    }
+  }
+  return result;
+}
