@@ -7,7 +7,7 @@ import { parseIpJson } from './apel/ip-json.js';
 import { parseStarXml } from './apel/star-xml.js';
 import type { CloudRecordType, ParseOutcome } from './apel/types.js';
 import { buildAccelerator } from './cloud/accelerator.js';
-import type { RecordBuilder } from './cloud/build.js';
+import { checkedForAvro, type RecordBuilder } from './cloud/build.js';
 import { buildEnergy } from './cloud/energy.js';
 import { buildIp } from './cloud/ip.js';
 import { envelopeSource } from './cloud/source.js';
@@ -70,7 +70,7 @@ function normaliseApelMessage(envelope: RawEnvelope): Normalised {
   for (const part of parts) {
     const where = `${origin}, record ${part.number} of ${parts.length} at ${part.at}`;
     const problems = part.problems.map((problem) => withOrigin(problem, where));
-    const outcome = part.fields === null ? undefined : build(part.fields, { origin: where, source: { ...coordinates, format, record_number: part.number }, written: part.written });
+    const outcome = part.fields === null ? undefined : checkedForAvro(build(part.fields, { origin: where, source: { ...coordinates, format, record_number: part.number }, written: part.written }), where);
     if (outcome?.record && problems.length === 0) {
       records.push(outcome.record);
       continue;

@@ -2,7 +2,7 @@ import type { RejectionReason } from '../dlq.js';
 import { describeOrigin, type RawEnvelope } from '../envelope.js';
 import { isJsonObject } from './apel/json-message.js';
 import { buildAccelerator } from './cloud/accelerator.js';
-import type { RecordBuilder } from './cloud/build.js';
+import { checkedForAvro, type RecordBuilder } from './cloud/build.js';
 import { buildEnergy } from './cloud/energy.js';
 import { buildIp } from './cloud/ip.js';
 import { envelopeSource, type CloudSource } from './cloud/source.js';
@@ -67,7 +67,7 @@ function recordOf(item: unknown, origin: string, source: CloudSource): { record:
     const keys = recordClasses.map((c) => `${c.keys.join(' or ')} (${c.name})`).join(', ');
     return invalid('record-type', `cannot tell which cASO record this is: it has none of ${keys}`);
   }
-  const outcome = recordClass.build(item, { origin, source });
+  const outcome = checkedForAvro(recordClass.build(item, { origin, source }), origin);
   return outcome.record ? { record: outcome.record } : { reasons: outcome.reasons };
 }
 

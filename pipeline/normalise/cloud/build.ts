@@ -1,3 +1,4 @@
+import { domainCodec } from '../../avro.js';
 import type { RejectionReason } from '../../dlq.js';
 import type { NormalisedRecord } from '../types.js';
 import type { CloudSource } from './source.js';
@@ -16,6 +17,19 @@ export type BuildOutcome = { record: NormalisedRecord; reasons?: undefined } | {
 
 /** A record type's builder: the same for the APEL-message and the cASO-JSON paths. */
 export type RecordBuilder = (fields: Record<string, unknown>, context: BuildContext) => BuildOutcome;
+
+/**
+ * A built record whose values Avro cannot carry (an integer beyond ±(2^53 − 2), avsc's safe long
+ * range) is refused here with the field named, so a record the normaliser gives always encodes.
+ */
+export function checkedForAvro(outcome: BuildOutcome, origin: string): BuildOutcome {
+  if (!outcome.record) return outcome;
+  const problems: RejectionReason[] = [];
+  domainCodec(outcome.record.topic).type.isValid(outcome.record.value, {
+    errorHook: (path, value) => problems.push({ code: 'RECORD_INVALID', rule: 'range', path: `/${path.join('/')}`, message: `\`${path.join('.')}\` is out of range, got ${JSON.stringify(value)} (${origin})` }),
+  });
+  return problems.length ? { reasons: problems } : outcome;
+}
 
 export function refused(reasons: RejectionReason[]): BuildOutcome {
   return { reasons };
