@@ -27,10 +27,24 @@ export function parseBenchArgs(argv: string[]): Parameters<typeof runBench>[0] {
   return options;
 }
 
+/** `--render <report.json> [--out dir]`: write REPORT.md again from a run's report.json (after bench/ANALYSIS.md changed) */
+async function render(argv: string[]): Promise<void> {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const { renderMarkdown } = await import('./report.js');
+  const file = argv[argv.indexOf('--render') + 1];
+  if (!file) throw new Error('--render needs a report.json');
+  const outIndex = argv.indexOf('--out');
+  const out = outIndex >= 0 && argv[outIndex + 1] ? (argv[outIndex + 1] as string) : path.dirname(file);
+  writeFileSync(path.join(out, 'REPORT.md'), renderMarkdown(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof renderMarkdown>[0]));
+  process.stdout.write(`wrote ${path.join(out, 'REPORT.md')}\n`);
+}
+
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/.*\/dist\//, '/dist/'));
 if (invokedDirectly) {
   try {
-    await runBench(parseBenchArgs(process.argv.slice(2)));
+    if (process.argv.includes('--render')) await render(process.argv.slice(2));
+    else await runBench(parseBenchArgs(process.argv.slice(2)));
     process.exit(0);
   } catch (error) {
     process.stderr.write(`tally bench: ${isTallyError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
