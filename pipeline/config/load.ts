@@ -75,15 +75,23 @@ function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
   if (env.ELASTICSEARCH_URL) setPath(raw, ['elasticsearch', 'url'], env.ELASTICSEARCH_URL);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('TALLY_') || !name.includes('__') || value === undefined) continue;
-    const keys = name.slice('TALLY_'.length).split('__').map(toCamelCase);
-    setPath(raw, resolveKeys(keys), parseScalar(value));
+    const keys = resolveKeys(name.slice('TALLY_'.length).split('__').map(toCamelCase));
+    setPath(raw, keys, scalarFor(keys, value));
   }
 }
 
 export function applyAssignment(raw: Record<string, unknown>, assignment: string, origin: string): void {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new TallyError('USAGE', `${origin} ${assignment}: expected key.path=value`);
-  setPath(raw, assignment.slice(0, eq).split('.'), parseScalar(assignment.slice(eq + 1)));
+  const keys = assignment.slice(0, eq).split('.');
+  setPath(raw, keys, scalarFor(keys, assignment.slice(eq + 1)));
+}
+
+/** A key the schema types as a string keeps its text as given: a password of digits stays a string. */
+function scalarFor(keys: string[], value: string): unknown {
+  let node: Record<string, unknown> | undefined = schema;
+  for (const key of keys) node = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[key];
+  return node?.type === 'string' ? value : parseScalar(value);
 }
 
 function toCamelCase(segment: string): string {

@@ -1,26 +1,77 @@
 import { readFileSync } from 'node:fs';
-import { Client } from '@elastic/elasticsearch';
+import { Client, errors } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config/types.js';
+import { TallyError, messageOf } from '../errors.js';
+
+function secretFile(file: string, setting: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new TallyError('CONFIG_UNREADABLE', `cannot read ${setting} ${file}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`, { cause: error });
+  }
+}
+
+function apiKeyOf(config: ElasticsearchConfig): string | undefined {
+  return config.apiKeyFile ? secretFile(config.apiKeyFile, 'elasticsearch.apiKeyFile') : config.apiKey;
+}
+
+function passwordOf(config: ElasticsearchConfig): string {
+  return config.passwordFile ? secretFile(config.passwordFile, 'elasticsearch.passwordFile') : (config.password ?? '');
+}
 
 /** One client per process; credentials from the config or from files, never logged. */
 export function createEsClient(config: ElasticsearchConfig): Client {
-  const apiKey = config.apiKeyFile ? readFileSync(config.apiKeyFile, 'utf8').trim() : config.apiKey;
-  const password = config.passwordFile ? readFileSync(config.passwordFile, 'utf8').trim() : config.password;
+  const apiKey = apiKeyOf(config);
   return new Client({
     node: config.url,
     requestTimeout: config.requestTimeoutMs,
     maxRetries: 0,
-    ...(apiKey ? { auth: { apiKey } } : config.username ? { auth: { username: config.username, password: password ?? '' } } : {}),
+    ...(apiKey ? { auth: { apiKey } } : config.username ? { auth: { username: config.username, password: passwordOf(config) } } : {}),
     ...(config.caFile ? { tls: { ca: readFileSync(config.caFile) } } : {}),
   });
 }
 
 export function authHeaders(config: ElasticsearchConfig): Record<string, string> {
-  const apiKey = config.apiKeyFile ? readFileSync(config.apiKeyFile, 'utf8').trim() : config.apiKey;
+  const apiKey = apiKeyOf(config);
   if (apiKey) return { authorization: `ApiKey ${apiKey}` };
-  if (config.username) {
-    const password = config.passwordFile ? readFileSync(config.passwordFile, 'utf8').trim() : (config.password ?? '');
-    return { authorization: `Basic ${Buffer.from(`${config.username}:${password}`).toString('base64')}` };
-  }
+  if (config.username) return { authorization: `Basic ${Buffer.from(`${config.username}:${passwordOf(config)}`).toString('base64')}` };
   return {};
+}
+
+/** How this configuration authenticates, in words that name the settings and never the secret. */
+export function esAuthMethod(config: ElasticsearchConfig): string {
+  if (config.apiKeyFile) return `API key from elasticsearch.apiKeyFile ${config.apiKeyFile}`;
+  if (config.apiKey) return 'API key from elasticsearch.apiKey (configuration file, --set or TALLY_ELASTICSEARCH__API_KEY)';
+  if (config.username) {
+    const from = config.passwordFile ? `elasticsearch.passwordFile ${config.passwordFile}` : config.password !== undefined ? 'elasticsearch.password (configuration file, --set or TALLY_ELASTICSEARCH__PASSWORD)' : 'no password set';
+    return `user "${config.username}" with the password from ${from}`;
+  }
+  return 'no credentials (set elasticsearch.username and password/passwordFile, or apiKey/apiKeyFile)';
+}
+
+/** Run a call on the client; a refusal of the credentials comes out as ES_AUTH. */
+export async function withEsAuth<T>(config: ElasticsearchConfig, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw esAuthError(config, error) ?? error;
+  }
+}
+
+/** A 401 (or a 403 on what Tally needs) as ES_AUTH, naming the URL and the method; undefined for anything else. */
+export function esAuthError(config: ElasticsearchConfig, error: unknown, action?: string): TallyError | undefined {
+  if (error instanceof TallyError && error.code === 'ES_AUTH') return error;
+  if (error instanceof TallyError && error.cause instanceof errors.ResponseError) return esAuthError(config, error.cause, action ?? error.message.split(':')[0]);
+  if (!(error instanceof errors.ResponseError)) return undefined;
+  const what = action ?? 'a request';
+  const status = error.statusCode;
+  if (status !== 401 && status !== 403) return undefined;
+  const body = error.body as { error?: { type?: string; reason?: string } } | undefined;
+  const reason = [body?.error?.type, body?.error?.reason].filter(Boolean).join(': ') || `HTTP ${status}`;
+  const refusal = status === 401 ? 'refused the credentials' : 'authenticated the credentials but denies this request (the role lacks a privilege)';
+  return new TallyError('ES_AUTH', `${what}: Elasticsearch at ${config.url} ${refusal}, ${esAuthMethod(config)} (${status} ${reason})`, {
+    retriable: false,
+    cause: error,
+    details: { url: config.url, status, method: config.apiKey || config.apiKeyFile ? 'apiKey' : config.username ? 'basic' : 'none' },
+  });
 }

@@ -10,14 +10,14 @@ import type { ServicesLayout } from './layout.js';
 import { isAlive, portInUse, spawnDetached, stopProcess, waitFor } from './process.js';
 import type { ElasticsearchState } from './state.js';
 
-interface RunAs {
+export interface RunAs {
   name: string;
   uid: number;
   gid: number;
 }
 
 /** Elasticsearch refuses to run as root; create (once) and use a system user instead. */
-function runAsUser(name: string): RunAs | undefined {
+export function runAsUser(name: string): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const lookup = (): RunAs | undefined => {
     try {
@@ -40,7 +40,7 @@ function runAsUser(name: string): RunAs | undefined {
   return created;
 }
 
-function chownTree(dir: string, owner: RunAs): void {
+export function chownTree(dir: string, owner: RunAs): void {
   chownSync(dir, owner.uid, owner.gid);
   for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
     chownSync(path.join(dir, entry), owner.uid, owner.gid);
@@ -48,7 +48,7 @@ function chownTree(dir: string, owner: RunAs): void {
 }
 
 /** Every folder above `dir` must be traversable by the service user. */
-function assertTraversable(dir: string, owner: RunAs | undefined): void {
+export function assertTraversable(dir: string, owner: RunAs | undefined): void {
   if (!owner) return;
   let current = path.dirname(dir);
   while (current !== path.dirname(current)) {

@@ -10,7 +10,7 @@ import type { ServicesLayout } from './layout.js';
 import { isAlive, portInUse, spawnDetached, stopProcess, waitFor } from './process.js';
 import type { KafkaState } from './state.js';
 
-const log4j2 = `status = warn
+export const log4j2 = `status = warn
 appender.console.type = Console
 appender.console.name = STDOUT
 appender.console.layout.type = PatternLayout
@@ -50,7 +50,7 @@ log.flush.interval.messages=9223372036854775807
 }
 
 /** Same format as Kafka's Uuid.toString(); a leading '-' would be read as a flag. */
-function clusterId(): string {
+export function clusterId(): string {
   let id: string;
   do id = randomBytes(16).toString('base64url');
   while (id.startsWith('-'));

@@ -6,7 +6,7 @@ import { startElasticsearchSink, type RunningElasticsearchSink } from '../../../
 import { indexedTopic, type IndexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
 import { startApelSink } from '../../../connectors/sinks/apel/sink.js';
 import { createBus } from '../../bus/index.js';
-import { createEsClient } from '../../elasticsearch/client.js';
+import { createEsClient, withEsAuth } from '../../elasticsearch/client.js';
 import { TallyError, isTallyError, messageOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { startOps } from '../../runtime/ops.js';
@@ -35,7 +35,7 @@ export function sinkCommand(): Command {
       const ops = await startOps({ ops: config.ops, log, stage: 'sink-elasticsearch' });
       const shutdown = installShutdown(log, config.shutdown.drainTimeoutMs, [async () => ops.draining(), async () => sink?.stop(), () => client.close(), () => ops.close()]);
 
-      const install = await installWhenReachable(client, { prefix, layout, topics }, log, shutdown.stopping);
+      const install = await withEsAuth(config.elasticsearch, () => installWhenReachable(client, { prefix, layout, topics }, log, shutdown.stopping));
       if (!install) return;
       for (const line of describeTemplateInstall(config.elasticsearch.url, install)) process.stdout.write(`${line}\n`);
       const bus = createBus(config.kafka, log);

@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { clusterHealthy } from '../../../pipeline/elasticsearch/capabilities.js';
+import { elasticsearchHome } from '../../../pipeline/services/artifacts.js';
+import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/elasticsearch.js';
+import { findJava } from '../../../pipeline/services/java.js';
+import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
+import { freePort } from '../world.js';
+
+export const secureEsVersion = '8.19.21';
+const cacheDir = process.env.TALLY_CACHE_DIR ?? '/work/main/.tally/cache';
+
+export interface EsUser {
+  username: string;
+  password: string;
+}
+
+/** A single-node Elasticsearch with security on (HTTP without TLS), for one test file. */
+export interface SecureElasticsearch {
+  url: string;
+  /** file-realm superuser, only for the test's own set-up and checks */
+  admin: EsUser;
+  /** file-realm user with the file-based tally_writer role: what Tally is configured with */
+  writer: EsUser;
+  /** encoded API key (base64 id:key) owned by the writer, or why none could be made */
+  apiKey: { encoded: string; id: string } | { unavailable: string };
+  indexPrefix: string;
+  dir: string;
+  stop(): Promise<void>;
+  /** a request as the admin, for set-up and checks */
+  request(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+}
+
+const secret = (): string => randomBytes(12).toString('hex');
+
+export function basic(user: EsUser): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` };
+}
+
+/** The file realm's user is written with the distribution's own tool before the node starts. */
+export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 120_000): Promise<SecureElasticsearch> {
+  const home = await elasticsearchHome(cacheDir, secureEsVersion);
+  const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
+  const owner = runAsUser('tally-es');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-'));
+  const confDir = path.join(dir, 'config');
+  const dataDir = path.join(dir, 'data');
+  const logsDir = path.join(dir, 'logs');
+  for (const d of [dataDir, logsDir, path.join(dir, 'tmp')]) mkdirSync(d, { recursive: true });
+  cpSync(path.join(home, 'config'), confDir, { recursive: true });
+  const [httpPort, transportPort] = [await freePort(), await freePort()];
+  appendFileSync(
+    path.join(confDir, 'elasticsearch.yml'),
+    [
+      '',
+      'cluster.name: h-sec',
+      'node.name: h-sec-es',
+      'discovery.type: single-node',
+      'network.host: 127.0.0.1',
+      `http.port: ${httpPort}`,
+      `transport.port: ${transportPort}`,
+      `path.data: ${dataDir}`,
+      `path.logs: ${logsDir}`,
+      'xpack.security.enabled: true',
+      'xpack.security.http.ssl.enabled: false',
+      'xpack.security.transport.ssl.enabled: false',
+      'xpack.security.authc.api_key.enabled: true',
+      'cluster.routing.allocation.disk.threshold_enabled: false',
+      'node.store.allow_mmap: false',
+      '',
+    ].join('\n'),
+  );
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ES_JAVA_HOME: java.home, ES_PATH_CONF: confDir, ES_TMPDIR: path.join(dir, 'tmp') };
+  const admin: EsUser = { username: 'h-sec-admin', password: secret() };
+  const writer: EsUser = { username: 'tally-writer', password: secret() };
+  // the native realm cannot be used: its .security index needs analysis-common, absent from the integ-test build
+  appendFileSync(
+    path.join(confDir, 'roles.yml'),
+    `\ntally_writer:\n  cluster: [monitor, manage_index_templates, manage_ilm, manage_own_api_key]\n  indices:\n    - names: ['${indexPrefix}*']\n      privileges: [all]\n`,
+  );
+  for (const [user, role] of [[admin, 'superuser'], [writer, 'tally_writer']] as const) {
+    execFileSync(path.join(home, 'bin', 'elasticsearch-users'), ['useradd', user.username, '-p', user.password, '-r', role], { env: { ...env, ES_JAVA_OPTS: '-Xms64m -Xmx64m -XX:TieredStopAtLevel=1' }, stdio: 'pipe' });
+  }
+  if (owner) {
+    assertTraversable(dir, owner);
+    chownTree(dir, owner);
+  }
+  const logFile = path.join(dir, 'elasticsearch.out');
+  writeFileSync(logFile, '');
+  const owned = spawnDetached(path.join(home, 'bin', 'elasticsearch'), [], {
+    logFile,
+    cwd: dir,
+    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+    env: { ...env, ES_JAVA_OPTS: '-Xms384m -Xmx384m' },
+  });
+  const url = `http://127.0.0.1:${httpPort}`;
+  const stop = async (): Promise<void> => {
+    await stopProcess(owned, 20_000);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const request = async (method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
+    const response = await fetch(new URL(pathname, url), {
+      method,
+      headers: { ...basic(admin), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  };
+  try {
+    await waitFor('secured Elasticsearch', startTimeoutMs, async () => ((await clusterHealthy(url, basic(admin))) ? true : undefined), () => isAlive(owned));
+    const created = await fetch(new URL('/_security/api_key', url), {
+      method: 'POST',
+      headers: { ...basic(writer), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'h-sec-tally' }),
+    });
+    const key = (await created.json()) as { id?: string; encoded?: string; error?: { reason?: string } };
+    const apiKey = created.ok && key.encoded && key.id ? { encoded: key.encoded, id: key.id } : { unavailable: `POST /_security/api_key answered ${created.status}: ${key.error?.reason ?? 'no key'}` };
+    return { url, admin, writer, apiKey, indexPrefix, dir, stop, request };
+  } catch (error) {
+    await stopProcess(owned, 5000);
+    throw new Error(`${(error as Error).message}; see ${logFile} and ${logsDir}`, { cause: error });
+  }
+}
