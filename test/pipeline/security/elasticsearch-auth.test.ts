@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
+import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
+import { loadConfig } from '../../../pipeline/config/load.js';
+import { createEsClient, withEsAuth } from '../../../pipeline/elasticsearch/client.js';
+import { TallyError } from '../../../pipeline/errors.js';
+import { projectRoot } from '../../../pipeline/paths.js';
+import { startSecureElasticsearch, type SecureElasticsearch } from '../../support/secure/elasticsearch.js';
+import { uniqueName } from '../../support/world.js';
+
+const run = promisify(execFile);
+const tally = path.join(projectRoot, 'bin/tally');
+
+interface Outcome {
+  code: number;
+  out: string;
+}
+
+/**
+ * A node of our own with security on (file realm: the integ-test build lacks analysis-common, which
+ * the native realm's .security index needs); the shared node has security off and must stay so.
+ */
+describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
+  let es: SecureElasticsearch;
+  const prefix = `${uniqueName('h-sec')}-`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-test-'));
+  before(async () => {
+    es = await startSecureElasticsearch(prefix);
+  });
+  after(async () => {
+    await es?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function setup(sets: string[], env: Record<string, string> = {}): Promise<Outcome> {
+    const args = ['--log-level', 'debug', '--ops-port', '0', '--es-url', es.url, '--set', `elasticsearch.indexPrefix=${prefix}`, ...sets.flatMap((s) => ['--set', s]), 'setup'];
+    try {
+      const { stdout, stderr } = await run(tally, args, { env: { ...process.env, ELASTICSEARCH_URL: '', ...env }, timeout: 120_000 });
+      return { code: 0, out: `${stdout}${stderr}` };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+    }
+  }
+
+  async function templates(): Promise<string[]> {
+    const answer = await es.request('GET', `/_index_template/${prefix}*`);
+    return ((answer.body as { index_templates?: { name: string }[] }).index_templates ?? []).map((t) => t.name);
+  }
+
+  function secretFile(name: string, content: string): string {
+    const file = path.join(dir, name);
+    writeFileSync(file, `${content}\n`, { mode: 0o600 });
+    return file;
+  }
+
+  function apiKeyOrSkip(t: TestContext): string | undefined {
+    if ('encoded' in es.apiKey) return es.apiKey.encoded;
+    const reason = `no API key can be created on this build (${es.apiKey.unavailable}); the API key stores in the .security index, whose mapping needs the analysis-common module`;
+    process.stdout.write(`# SKIP ${t.name}: ${reason}\n`);
+    t.skip(reason);
+    return undefined;
+  }
+
+  test('tally setup with a user and a password from the environment installs the templates; its debug log holds no password', async () => {
+    const result = await setup([`elasticsearch.username=${es.writer.username}`], { TALLY_ELASTICSEARCH__PASSWORD: es.writer.password });
+    assert.equal(result.code, 0, result.out);
+    assert.ok((await templates()).length > 0, `templates under ${prefix} installed: ${result.out}`);
+    assert.ok(!result.out.includes(es.writer.password), 'password in the output');
+  });
+
+  test('the sink path (templates, then a bulk write) with a user and elasticsearch.passwordFile', async () => {
+    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.passwordFile=${secretFile('es-password', es.writer.password)}`, `elasticsearch.indexPrefix=${prefix}`] });
+    const client = createEsClient(config.elasticsearch);
+    try {
+      const install = await installIndexTemplates(client, { prefix, layout: 'monthly', topics: config.sinks.elasticsearch.topics.map(indexedTopic) });
+      assert.ok(install.indexTemplates.length > 0);
+      const index = `${prefix}probe`;
+      const bulk = await client.bulk({ refresh: true, operations: [{ index: { _index: index, _id: 'one' } }, { written: 'by tally-writer' }] });
+      assert.equal(bulk.errors, false, JSON.stringify(bulk.items));
+    } finally {
+      await client.close();
+    }
+    const count = await es.request('GET', `/${prefix}probe/_count`);
+    assert.equal((count.body as { count: number }).count, 1);
+  });
+
+  test('a wrong password: tally setup exits with ES_AUTH naming the URL and the user, not the password', async () => {
+    const wrong = `wrong-${es.writer.password}`;
+    const result = await setup([`elasticsearch.username=${es.writer.username}`, `elasticsearch.passwordFile=${secretFile('es-wrong', wrong)}`]);
+    assert.equal(result.code, 1, result.out);
+    assert.match(result.out, /tally: ES_AUTH: .*Elasticsearch at http:\/\/127\.0\.0\.1:\d+ refused the credentials, user "tally-writer" with the password from elasticsearch\.passwordFile/);
+    assert.ok(result.out.includes(es.url), 'names the URL');
+    assert.ok(!result.out.includes(wrong), 'wrong password in the output');
+  });
+
+  test('a role without the privilege: ES_AUTH says the credentials were accepted but the request is denied', async () => {
+    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.password=${es.writer.password}`] });
+    const client = createEsClient(config.elasticsearch);
+    try {
+      await assert.rejects(
+        withEsAuth(config.elasticsearch, () => client.indices.create({ index: `not-${prefix}x` })),
+        (error: unknown) => error instanceof TallyError && error.code === 'ES_AUTH' && /denies this request/.test(error.message) && !error.message.includes(es.writer.password),
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a wrong API key from elasticsearch.apiKeyFile: ES_AUTH naming the URL and the key file, not the key', async () => {
+    const wrong = Buffer.from(`not-an-id:${uniqueName('not-a-key')}`).toString('base64');
+    const file = secretFile('es-wrong-key', wrong);
+    const result = await setup([`elasticsearch.apiKeyFile=${file}`]);
+    assert.equal(result.code, 1, result.out);
+    assert.ok(result.out.includes(`tally: ES_AUTH: `), result.out);
+    assert.ok(result.out.includes(`Elasticsearch at ${es.url} refused the credentials, API key from elasticsearch.apiKeyFile ${file}`), result.out);
+    assert.ok(!result.out.includes(wrong), 'the key in the output');
+  });
+
+  test('tally setup with an API key from the environment', async (t) => {
+    const key = apiKeyOrSkip(t);
+    if (!key) return;
+    const result = await setup([], { TALLY_ELASTICSEARCH__API_KEY: key });
+    assert.equal(result.code, 0, result.out);
+    assert.ok(!result.out.includes(key));
+  });
+
+  test('tally setup with an API key from elasticsearch.apiKeyFile', async (t) => {
+    const key = apiKeyOrSkip(t);
+    if (!key) return;
+    const result = await setup([`elasticsearch.apiKeyFile=${secretFile('es-key', key)}`]);
+    assert.equal(result.code, 0, result.out);
+    assert.ok(!result.out.includes(key));
+  });
+});
