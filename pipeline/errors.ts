@@ -16,6 +16,7 @@ export const errorCodes = {
   KAFKA_BACKEND_UNAVAILABLE: 'the chosen Kafka client backend cannot be loaded',
   ES_RETRIABLE: 'Elasticsearch is unreachable or overloaded; retrying may succeed',
   ES_AUTH: 'Elasticsearch refused the credentials (user and password, or API key); fix the configuration',
+  ES_TLS: 'the TLS handshake with Elasticsearch failed (an untrusted or mismatched certificate); fix elasticsearch.caFile',
   ES_PERMANENT: 'Elasticsearch rejected a request for a reason retrying will not fix',
   RECORD_UNPARSABLE: 'an input record is not valid JSON, CSV, XML or text of its kind',
   RECORD_INVALID: 'an input record parsed but breaks its kind\'s schema or rules',

@@ -49,13 +49,31 @@ export function esAuthMethod(config: ElasticsearchConfig): string {
   return 'no credentials (set elasticsearch.username and password/passwordFile, or apiKey/apiKeyFile)';
 }
 
-/** Run a call on the client; a refusal of the credentials comes out as ES_AUTH. */
-export async function withEsAuth<T>(config: ElasticsearchConfig, call: () => Promise<T>): Promise<T> {
+/** Run a call on the client; refused credentials come out as ES_AUTH, an untrusted certificate as ES_TLS. */
+export async function withEsAccess<T>(config: ElasticsearchConfig, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw esAuthError(config, error) ?? error;
+    throw esAuthError(config, error) ?? esTlsError(config, error) ?? error;
   }
+}
+
+const certificateProblem = /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate has expired|Hostname\/IP does not match certificate|ERR_TLS_CERT_ALTNAME_INVALID/i;
+
+/** A TLS handshake the client refused (the node's certificate is not trusted) as ES_TLS; undefined for anything else. */
+export function esTlsError(config: ElasticsearchConfig, error: unknown): TallyError | undefined {
+  if (error instanceof TallyError && error.code === 'ES_TLS') return error;
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 6; depth += 1, current = (current as { cause?: unknown }).cause) {
+    if (!certificateProblem.test(current.message)) continue;
+    const advice = config.caFile ? `elasticsearch.caFile ${config.caFile} is not the CA that signed it` : 'set elasticsearch.caFile to the CA that signed it (only the system CAs are trusted now)';
+    return new TallyError('ES_TLS', `TLS handshake with Elasticsearch at ${config.url} failed: its certificate is not trusted (${current.message}): ${advice}`, {
+      retriable: false,
+      cause: error,
+      details: { url: config.url, ...(config.caFile ? { caFile: config.caFile } : {}) },
+    });
+  }
+  return undefined;
 }
 
 /** A 401 (or a 403 on what Tally needs) as ES_AUTH, naming the URL and the method; undefined for anything else. */

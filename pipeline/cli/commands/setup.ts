@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { describeTemplateInstall, installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
 import { parseLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
 import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
-import { authHeaders, createEsClient, withEsAuth } from '../../elasticsearch/client.js';
+import { authHeaders, createEsClient, withEsAccess } from '../../elasticsearch/client.js';
 import { importSavedObjects, savedObjectsFile } from '../../setup/kibana.js';
 import { contextFrom } from '../context.js';
 
@@ -26,7 +26,7 @@ export function setupCommand(): Command {
       const client = createEsClient(config.elasticsearch);
       const out = (line: string): boolean => process.stdout.write(`${line}\n`);
       try {
-        const install = await withEsAuth(config.elasticsearch, () => installIndexTemplates(client, { prefix, layout, topics }));
+        const install = await withEsAccess(config.elasticsearch, () => installIndexTemplates(client, { prefix, layout, topics }));
         describeTemplateInstall(config.elasticsearch.url, install).forEach(out);
       } finally {
         await client.close();

@@ -6,7 +6,8 @@ import { startElasticsearchSink, type RunningElasticsearchSink } from '../../../
 import { indexedTopic, type IndexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
 import { startApelSink } from '../../../connectors/sinks/apel/sink.js';
 import { createBus } from '../../bus/index.js';
-import { createEsClient, withEsAuth } from '../../elasticsearch/client.js';
+import type { ElasticsearchConfig } from '../../config/types.js';
+import { createEsClient, withEsAccess } from '../../elasticsearch/client.js';
 import { TallyError, isTallyError, messageOf } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { startOps } from '../../runtime/ops.js';
@@ -35,7 +36,7 @@ export function sinkCommand(): Command {
       const ops = await startOps({ ops: config.ops, log, stage: 'sink-elasticsearch' });
       const shutdown = installShutdown(log, config.shutdown.drainTimeoutMs, [async () => ops.draining(), async () => sink?.stop(), () => client.close(), () => ops.close()]);
 
-      const install = await withEsAuth(config.elasticsearch, () => installWhenReachable(client, { prefix, layout, topics }, log, shutdown.stopping));
+      const install = await installWhenReachable(client, config.elasticsearch, { prefix, layout, topics }, log, shutdown.stopping);
       if (!install) return;
       for (const line of describeTemplateInstall(config.elasticsearch.url, install)) process.stdout.write(`${line}\n`);
       const bus = createBus(config.kafka, log);
@@ -82,10 +83,11 @@ async function runApelSink(command: Command, queuePath: string | undefined): Pro
 }
 
 /** Elasticsearch may be down when the sink starts: wait for it (templates first), unless told to stop. */
-async function installWhenReachable(client: Client, options: { prefix: string; layout: ReturnType<typeof parseLayout>; topics: IndexedTopic[] }, log: Logger, stopping: () => boolean): Promise<TemplateInstall | undefined> {
+async function installWhenReachable(client: Client, es: ElasticsearchConfig, options: { prefix: string; layout: ReturnType<typeof parseLayout>; topics: IndexedTopic[] }, log: Logger, stopping: () => boolean): Promise<TemplateInstall | undefined> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await installIndexTemplates(client, options);
+      // refused credentials or an untrusted certificate stop the sink: waiting would not fix them
+      return await withEsAccess(es, () => installIndexTemplates(client, options));
     } catch (error) {
       if (!isTallyError(error) || !error.retriable) throw error;
       const backoffMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
 import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
 import { loadConfig } from '../../../pipeline/config/load.js';
-import { createEsClient, withEsAuth } from '../../../pipeline/elasticsearch/client.js';
+import { createEsClient, withEsAccess } from '../../../pipeline/elasticsearch/client.js';
 import { TallyError } from '../../../pipeline/errors.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 import { startSecureElasticsearch, type SecureElasticsearch } from '../../support/secure/elasticsearch.js';
@@ -38,8 +38,8 @@ describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setup(sets: string[], env: Record<string, string> = {}): Promise<Outcome> {
-    const args = ['--log-level', 'debug', '--ops-port', '0', '--es-url', es.url, '--set', `elasticsearch.indexPrefix=${prefix}`, ...sets.flatMap((s) => ['--set', s]), 'setup'];
+  async function tallyRun(command: string[], sets: string[], env: Record<string, string> = {}, caFile = es.caFile): Promise<Outcome> {
+    const args = ['--log-level', 'debug', '--ops-port', '0', '--es-url', es.url, '--set', `elasticsearch.indexPrefix=${prefix}`, '--set', `elasticsearch.caFile=${caFile}`, ...sets.flatMap((s) => ['--set', s]), ...command];
     try {
       const { stdout, stderr } = await run(tally, args, { env: { ...process.env, ELASTICSEARCH_URL: '', ...env }, timeout: 120_000 });
       return { code: 0, out: `${stdout}${stderr}` };
@@ -48,6 +48,8 @@ describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
       return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
     }
   }
+
+  const setup = (sets: string[], env: Record<string, string> = {}, caFile = es.caFile): Promise<Outcome> => tallyRun(['setup'], sets, env, caFile);
 
   async function templates(): Promise<string[]> {
     const answer = await es.request('GET', `/_index_template/${prefix}*`);
@@ -76,7 +78,7 @@ describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
   });
 
   test('the sink path (templates, then a bulk write) with a user and elasticsearch.passwordFile', async () => {
-    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.passwordFile=${secretFile('es-password', es.writer.password)}`, `elasticsearch.indexPrefix=${prefix}`] });
+    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.caFile=${es.caFile}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.passwordFile=${secretFile('es-password', es.writer.password)}`, `elasticsearch.indexPrefix=${prefix}`] });
     const client = createEsClient(config.elasticsearch);
     try {
       const install = await installIndexTemplates(client, { prefix, layout: 'monthly', topics: config.sinks.elasticsearch.topics.map(indexedTopic) });
@@ -95,17 +97,17 @@ describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
     const wrong = `wrong-${es.writer.password}`;
     const result = await setup([`elasticsearch.username=${es.writer.username}`, `elasticsearch.passwordFile=${secretFile('es-wrong', wrong)}`]);
     assert.equal(result.code, 1, result.out);
-    assert.match(result.out, /tally: ES_AUTH: .*Elasticsearch at http:\/\/127\.0\.0\.1:\d+ refused the credentials, user "tally-writer" with the password from elasticsearch\.passwordFile/);
+    assert.match(result.out, /tally: ES_AUTH: .*Elasticsearch at https:\/\/127\.0\.0\.1:\d+ refused the credentials, user "tally-writer" with the password from elasticsearch\.passwordFile/);
     assert.ok(result.out.includes(es.url), 'names the URL');
     assert.ok(!result.out.includes(wrong), 'wrong password in the output');
   });
 
   test('a role without the privilege: ES_AUTH says the credentials were accepted but the request is denied', async () => {
-    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.password=${es.writer.password}`] });
+    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.caFile=${es.caFile}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.password=${es.writer.password}`] });
     const client = createEsClient(config.elasticsearch);
     try {
       await assert.rejects(
-        withEsAuth(config.elasticsearch, () => client.indices.create({ index: `not-${prefix}x` })),
+        withEsAccess(config.elasticsearch, () => client.indices.create({ index: `not-${prefix}x` })),
         (error: unknown) => error instanceof TallyError && error.code === 'ES_AUTH' && /denies this request/.test(error.message) && !error.message.includes(es.writer.password),
       );
     } finally {
@@ -121,6 +123,26 @@ describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
     assert.ok(result.out.includes(`tally: ES_AUTH: `), result.out);
     assert.ok(result.out.includes(`Elasticsearch at ${es.url} refused the credentials, API key from elasticsearch.apiKeyFile ${file}`), result.out);
     assert.ok(!result.out.includes(wrong), 'the key in the output');
+  });
+
+  test('an untrusted certificate: tally setup exits with ES_TLS naming elasticsearch.caFile', async () => {
+    const result = await setup([`elasticsearch.username=${es.writer.username}`, `elasticsearch.password=${es.writer.password}`], {}, es.untrustedCaFile);
+    assert.equal(result.code, 1, result.out);
+    assert.ok(result.out.includes(`tally: ES_TLS: `), result.out);
+    assert.ok(result.out.includes(`Elasticsearch at ${es.url} failed: its certificate is not trusted`), result.out);
+    assert.ok(result.out.includes(`elasticsearch.caFile ${es.untrustedCaFile} is not the CA that signed it`), result.out);
+    assert.ok(!result.out.includes(es.writer.password), 'password in the output');
+  });
+
+  test('tally sink elasticsearch stops at once on an untrusted certificate or a wrong password instead of waiting for the node', async () => {
+    const tls = await tallyRun(['sink', 'elasticsearch'], [`elasticsearch.username=${es.writer.username}`, `elasticsearch.password=${es.writer.password}`], {}, es.untrustedCaFile);
+    assert.equal(tls.code, 1, tls.out);
+    assert.ok(tls.out.includes('tally: ES_TLS: '), tls.out);
+    const wrong = `wrong-${es.writer.password}`;
+    const auth = await tallyRun(['sink', 'elasticsearch'], [`elasticsearch.username=${es.writer.username}`], { TALLY_ELASTICSEARCH__PASSWORD: wrong });
+    assert.equal(auth.code, 1, auth.out);
+    assert.match(auth.out, /tally: ES_AUTH: .*refused the credentials, user "tally-writer" with the password from elasticsearch\.password/);
+    for (const out of [tls.out, auth.out]) assert.ok(!out.includes(es.writer.password), 'password in the output');
   });
 
   test('tally setup with an API key from the environment', async (t) => {

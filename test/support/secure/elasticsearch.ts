@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterHealthy } from '../../../pipeline/elasticsearch/capabilities.js';
 import { elasticsearchHome } from '../../../pipeline/services/artifacts.js';
 import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/elasticsearch.js';
 import { findJava } from '../../../pipeline/services/java.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
 import { freePort } from '../world.js';
+import { createCa, createServerCertificate } from './certs.js';
 
 export const secureEsVersion = '8.19.21';
 const cacheDir = process.env.TALLY_CACHE_DIR ?? '/work/main/.tally/cache';
@@ -18,9 +19,14 @@ export interface EsUser {
   password: string;
 }
 
-/** A single-node Elasticsearch with security on (HTTP without TLS), for one test file. */
+/** A single-node Elasticsearch with security on, HTTPS with a certificate made here, for one test file. */
 export interface SecureElasticsearch {
+  /** https:// */
   url: string;
+  /** the CA that signed the node's HTTP certificate */
+  caFile: string;
+  /** a CA the node's certificate does not chain to */
+  untrustedCaFile: string;
   /** file-realm superuser, only for the test's own set-up and checks */
   admin: EsUser;
   /** file-realm user with the file-based tally_writer role: what Tally is configured with */
@@ -40,6 +46,22 @@ export function basic(user: EsUser): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` };
 }
 
+/** One HTTPS request trusting only `ca` (fetch cannot be given a CA). */
+function httpsRequest(url: string, ca: Buffer, method: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const request = https.request(url, { method, ca, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) }, timeout: 30_000 }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text ? (JSON.parse(text) as unknown) : undefined }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`${method} ${url} timed out`)));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
 /** The file realm's user is written with the distribution's own tool before the node starts. */
 export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 120_000): Promise<SecureElasticsearch> {
   const home = await elasticsearchHome(cacheDir, secureEsVersion);
@@ -51,6 +73,12 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
   const logsDir = path.join(dir, 'logs');
   for (const d of [dataDir, logsDir, path.join(dir, 'tmp')]) mkdirSync(d, { recursive: true });
   cpSync(path.join(home, 'config'), confDir, { recursive: true });
+  // the node may only read certificates inside its config folder
+  const certDir = path.join(confDir, 'certs');
+  mkdirSync(certDir);
+  const ca = createCa(certDir, 'test-ca');
+  const other = createCa(dir, 'other-ca');
+  const server = createServerCertificate(certDir, 'http', ca);
   const [httpPort, transportPort] = [await freePort(), await freePort()];
   appendFileSync(
     path.join(confDir, 'elasticsearch.yml'),
@@ -65,7 +93,9 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
       `path.data: ${dataDir}`,
       `path.logs: ${logsDir}`,
       'xpack.security.enabled: true',
-      'xpack.security.http.ssl.enabled: false',
+      'xpack.security.http.ssl.enabled: true',
+      `xpack.security.http.ssl.certificate: ${server.certFile}`,
+      `xpack.security.http.ssl.key: ${server.keyFile}`,
       'xpack.security.transport.ssl.enabled: false',
       'xpack.security.authc.api_key.enabled: true',
       'cluster.routing.allocation.disk.threshold_enabled: false',
@@ -96,31 +126,24 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
     ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
     env: { ...env, ES_JAVA_OPTS: '-Xms384m -Xmx384m' },
   });
-  const url = `http://127.0.0.1:${httpPort}`;
+  const url = `https://127.0.0.1:${httpPort}`;
+  const caPem = readFileSync(ca.caFile);
   const stop = async (): Promise<void> => {
     await stopProcess(owned, 20_000);
     rmSync(dir, { recursive: true, force: true });
   };
-  const request = async (method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
-    const response = await fetch(new URL(pathname, url), {
-      method,
-      headers: { ...basic(admin), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  const request = (method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }> => httpsRequest(new URL(pathname, url).href, caPem, method, basic(admin), body);
+  const healthy = async (): Promise<true | undefined> => {
+    const answer = await request('GET', '/_cluster/health?wait_for_status=yellow&timeout=1s').catch(() => undefined);
+    const status = (answer?.body as { status?: string } | undefined)?.status;
+    return status === 'yellow' || status === 'green' ? true : undefined;
   };
   try {
-    await waitFor('secured Elasticsearch', startTimeoutMs, async () => ((await clusterHealthy(url, basic(admin))) ? true : undefined), () => isAlive(owned));
-    const created = await fetch(new URL('/_security/api_key', url), {
-      method: 'POST',
-      headers: { ...basic(writer), 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'h-sec-tally' }),
-    });
-    const key = (await created.json()) as { id?: string; encoded?: string; error?: { reason?: string } };
-    const apiKey = created.ok && key.encoded && key.id ? { encoded: key.encoded, id: key.id } : { unavailable: `POST /_security/api_key answered ${created.status}: ${key.error?.reason ?? 'no key'}` };
-    return { url, admin, writer, apiKey, indexPrefix, dir, stop, request };
+    await waitFor('secured Elasticsearch', startTimeoutMs, healthy, () => isAlive(owned));
+    const created = await httpsRequest(new URL('/_security/api_key', url).href, caPem, 'POST', basic(writer), { name: 'h-sec-tally' });
+    const key = created.body as { id?: string; encoded?: string; error?: { reason?: string } };
+    const apiKey = created.status === 200 && key.encoded && key.id ? { encoded: key.encoded, id: key.id } : { unavailable: `POST /_security/api_key answered ${created.status}: ${key.error?.reason ?? 'no key'}` };
+    return { url, caFile: ca.caFile, untrustedCaFile: other.caFile, admin, writer, apiKey, indexPrefix, dir, stop, request };
   } catch (error) {
     await stopProcess(owned, 5000);
     throw new Error(`${(error as Error).message}; see ${logFile} and ${logsDir}`, { cause: error });
