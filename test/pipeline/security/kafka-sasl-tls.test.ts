@@ -102,10 +102,12 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
       assert.ok(!captured.text().includes(kafka.sha512.password), 'password in the log');
     });
 
-    test(`${backend}: SCRAM-SHA-256 over TLS, password from kafka.sasl.passwordFile`, async () => {
+    test(`${backend}: SCRAM-SHA-256 over TLS (turned on by the kafka.ssl section alone), password from kafka.sasl.passwordFile`, async () => {
       const file = path.join(dir, `${backend}-password`);
       writeFileSync(file, `${kafka.sha256.password}\n`, { mode: 0o600 });
-      const config = loadConfig({ env: {}, sets: [...sets(backend, kafka.sha256, kafka.caFile), `kafka.sasl.passwordFile=${file}`] });
+      // no kafka.ssl.enabled: a kafka.ssl section alone turns TLS on
+      const config = loadConfig({ env: {}, sets: [...sets(backend, kafka.sha256, kafka.caFile).filter((s) => s !== 'kafka.ssl.enabled=true'), `kafka.sasl.passwordFile=${file}`] });
+      assert.equal(config.kafka.ssl?.enabled, true);
       await roundTrip(createBus(config.kafka, capturingLogger().log));
     });
 
