@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { Kafka } from 'kafkajs';
 import type { KafkaConfig } from '../config/types.js';
@@ -104,38 +105,41 @@ export function securityError(config: KafkaConfig, error: unknown): TallyError |
   return undefined;
 }
 
-/** Look at the first broker's certificate the way the client does: the native backend only reports a transport failure. */
-function probeTls(config: KafkaConfig, timeoutMs: number): Promise<TallyError | undefined> {
-  const ssl = config.ssl;
-  const broker = config.brokers[0];
-  if (!ssl?.enabled || !ssl.rejectUnauthorized || !broker) return Promise.resolve(undefined);
+/** Connect to the first broker the way the client does: 'reachable', 'unreachable', or the certificate refusal. */
+function probeBroker(config: KafkaConfig, timeoutMs: number): Promise<TallyError | 'reachable' | 'unreachable'> {
+  const broker = config.brokers[0] ?? '';
   const at = broker.lastIndexOf(':');
   const host = broker.slice(0, at);
   const port = Number(broker.slice(at + 1));
+  const ssl = config.ssl?.enabled ? config.ssl : undefined;
   return new Promise((resolve) => {
-    const socket = tls.connect({ host, port, ...(ssl.caFile ? { ca: readOptional(ssl.caFile, 'kafka.ssl.caFile') } : {}), servername: /^[0-9.]+$|:/.test(host) ? undefined : host, rejectUnauthorized: true, timeout: timeoutMs });
-    const done = (value: TallyError | undefined): void => {
+    const socket = ssl
+      ? tls.connect({ host, port, ...(ssl.caFile ? { ca: readOptional(ssl.caFile, 'kafka.ssl.caFile') } : {}), servername: /^[0-9.]+$|:/.test(host) ? undefined : host, rejectUnauthorized: ssl.rejectUnauthorized, timeout: timeoutMs })
+      : net.connect({ host, port, timeout: timeoutMs });
+    const done = (value: TallyError | 'reachable' | 'unreachable'): void => {
       socket.destroy();
       resolve(value);
     };
-    socket.once('secureConnect', () => done(undefined));
-    socket.once('timeout', () => done(undefined));
-    socket.once('error', (error) => done(securityError(config, error)));
+    socket.once(ssl ? 'secureConnect' : 'connect', () => done('reachable'));
+    socket.once('timeout', () => done('unreachable'));
+    socket.once('error', (error) => done(securityError(config, error) ?? 'unreachable'));
   });
 }
 
 /**
  * When a client could not start on a secured cluster, find out whether the login or the
- * certificate was refused, so the stage stops with a message to act on instead of retrying.
+ * certificate was refused (the native backend reports both as a transport failure), so the stage
+ * stops with a message to act on instead of retrying. A broker that is simply away keeps the
+ * original, retriable error.
  */
 export async function diagnoseSecurity(config: KafkaConfig, client: Kafka, error: unknown, timeoutMs = 5000): Promise<unknown> {
   const direct = securityError(config, error);
   if (direct) return direct;
   if (!config.sasl && !config.ssl?.enabled) return error;
-  const certificate = await probeTls(config, timeoutMs).catch(() => undefined);
-  if (certificate) return certificate;
-  if (!config.sasl) return error;
-  const admin = client.admin();
+  const broker = await probeBroker(config, timeoutMs).catch(() => 'unreachable' as const);
+  if (broker instanceof TallyError) return broker;
+  if (broker === 'unreachable' || !config.sasl) return error;
+  const admin = client.admin({ retry: { retries: 0 } });
   try {
     await admin.connect();
     return error;

@@ -12,7 +12,7 @@ import { TallyError } from '../../../pipeline/errors.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 import { capturingLogger } from '../../support/secure/capture-log.js';
 import { startSecureKafka, type ScramUser, type SecureKafka } from '../../support/secure/kafka.js';
-import { backends, eventually, uniqueName } from '../../support/world.js';
+import { backends, eventually, freePort, uniqueName } from '../../support/world.js';
 
 /**
  * Both backends against a broker of our own whose only listener is SASL_SSL (SCRAM, a CA made
@@ -136,6 +136,16 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
       );
     });
   }
+
+  test('rdkafka: a secured broker that is simply not there stays KAFKA_RETRIABLE (not mistaken for a refused login)', async () => {
+    const port = await freePort();
+    const config = loadConfig({ env: {}, sets: [...sets('rdkafka', kafka.sha512, kafka.caFile), `kafka.brokers=["127.0.0.1:${port}"]`, `kafka.sasl.password=${kafka.sha512.password}`, 'kafka.requestTimeoutMs=3000'] });
+    const bus = createBus(config.kafka, capturingLogger().log);
+    await assert.rejects(
+      (async () => (await bus.producer()).close())(),
+      (error: unknown) => error instanceof TallyError && error.code === 'KAFKA_RETRIABLE' && error.retriable && !error.message.includes(kafka.sha512.password),
+    );
+  });
 
   test('tally ship as a process ships a file into the secured broker (rdkafka, password from TALLY_KAFKA_PASSWORD); its log holds no password', async () => {
     const prefix = `${uniqueName('h-sec-ship')}.`;
