@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { elasticsearchHome } from '../../../pipeline/services/artifacts.js';
 import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/elasticsearch.js';
 import { findJava } from '../../../pipeline/services/java.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
+import { projectRoot } from '../../../pipeline/paths.js';
 import { freePort } from '../world.js';
 import { createCa, createServerCertificate } from './certs.js';
 
@@ -62,10 +63,40 @@ function httpsRequest(url: string, ca: Buffer, method: string, headers: Record<s
   });
 }
 
+/**
+ * A home of symlinks to the cached distribution plus plugins/ with the test-only analysis stand-in
+ * (es-analysis/TestAnalysisPlugin.java, compiled here), so the .security index, and with it API
+ * keys, can exist. Without a JDK compiler the plain home is used and API keys stay unavailable.
+ */
+function homeWithSecurityIndex(home: string, javaHome: string): { home: string; without?: string; cleanup: () => void } {
+  const own = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-home-'));
+  const cleanup = (): void => rmSync(own, { recursive: true, force: true });
+  try {
+    chmodSync(own, 0o755);
+    for (const entry of ['bin', 'lib', 'modules', 'config']) symlinkSync(path.join(home, entry), path.join(own, entry));
+    const plugin = path.join(own, 'plugins', 'tally-test-analysis');
+    const classes = path.join(own, 'classes');
+    mkdirSync(plugin, { recursive: true });
+    const source = path.join(projectRoot, 'test/support/secure/es-analysis/TestAnalysisPlugin.java');
+    execFileSync(path.join(javaHome, 'bin', 'javac'), ['-J-XX:TieredStopAtLevel=1', '-d', classes, '-cp', `${path.join(home, 'lib')}/*`, source], { stdio: 'pipe' });
+    execFileSync(path.join(javaHome, 'bin', 'jar'), ['cf', path.join(plugin, 'tally-test-analysis.jar'), '-C', classes, '.'], { stdio: 'pipe' });
+    writeFileSync(
+      path.join(plugin, 'plugin-descriptor.properties'),
+      ['description=test-only stand-in for the analysis components of the .security index', 'version=1.0', 'name=tally-test-analysis', 'classname=tally.test.TestAnalysisPlugin', 'java.version=17', `elasticsearch.version=${secureEsVersion}`, ''].join('\n'),
+    );
+    for (const d of [path.join(own, 'plugins'), plugin]) chmodSync(d, 0o755);
+    return { home: own, cleanup };
+  } catch (error) {
+    cleanup();
+    return { home, without: `the test analysis plugin could not be built (${String((error as { stderr?: Buffer }).stderr ?? error).split('\n')[0]})`, cleanup: () => undefined };
+  }
+}
+
 /** The file realm's user is written with the distribution's own tool before the node starts. */
 export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 120_000): Promise<SecureElasticsearch> {
-  const home = await elasticsearchHome(cacheDir, secureEsVersion);
   const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
+  const built = homeWithSecurityIndex(await elasticsearchHome(cacheDir, secureEsVersion), java.home);
+  const home = built.home;
   const owner = runAsUser('tally-es');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-'));
   const confDir = path.join(dir, 'config');
@@ -131,6 +162,7 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
   const stop = async (): Promise<void> => {
     await stopProcess(owned, 20_000);
     rmSync(dir, { recursive: true, force: true });
+    built.cleanup();
   };
   const request = (method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }> => httpsRequest(new URL(pathname, url).href, caPem, method, basic(admin), body);
   const healthy = async (): Promise<true | undefined> => {
@@ -142,10 +174,11 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
     await waitFor('secured Elasticsearch', startTimeoutMs, healthy, () => isAlive(owned));
     const created = await httpsRequest(new URL('/_security/api_key', url).href, caPem, 'POST', basic(writer), { name: 'h-sec-tally' });
     const key = created.body as { id?: string; encoded?: string; error?: { reason?: string } };
-    const apiKey = created.status === 200 && key.encoded && key.id ? { encoded: key.encoded, id: key.id } : { unavailable: `POST /_security/api_key answered ${created.status}: ${key.error?.reason ?? 'no key'}` };
+    const apiKey = created.status === 200 && key.encoded && key.id ? { encoded: key.encoded, id: key.id } : { unavailable: `POST /_security/api_key answered ${created.status}: ${key.error?.reason ?? 'no key'}${built.without ? `; ${built.without}` : ''}` };
     return { url, caFile: ca.caFile, untrustedCaFile: other.caFile, admin, writer, apiKey, indexPrefix, dir, stop, request };
   } catch (error) {
     await stopProcess(owned, 5000);
+    built.cleanup();
     throw new Error(`${(error as Error).message}; see ${logFile} and ${logsDir}`, { cause: error });
   }
 }
