@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -43,6 +43,12 @@ export interface SecureElasticsearch {
 
 const secret = (): string => randomBytes(12).toString('hex');
 
+/** Elasticsearch's {PBKDF2} hash form: cost, salt and PBKDF2-HMAC-SHA512 (256 bits), base64. */
+function pbkdf2Hash(password: string): string {
+  const salt = randomBytes(32);
+  return `{PBKDF2}10000$${salt.toString('base64')}$${pbkdf2Sync(password, salt, 10_000, 32, 'sha512').toString('base64')}`;
+}
+
 export function basic(user: EsUser): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}` };
 }
@@ -73,7 +79,8 @@ function homeWithSecurityIndex(home: string, javaHome: string): { home: string; 
   const cleanup = (): void => rmSync(own, { recursive: true, force: true });
   try {
     chmodSync(own, 0o755);
-    for (const entry of ['bin', 'lib', 'modules', 'config']) symlinkSync(path.join(home, entry), path.join(own, entry));
+    // never config: the node's config is a copy of its own, and a link here would let the test write into the shared cache
+    for (const entry of ['bin', 'lib', 'modules']) symlinkSync(path.join(home, entry), path.join(own, entry));
     const plugin = path.join(own, 'plugins', 'tally-test-analysis');
     const classes = path.join(own, 'classes');
     mkdirSync(plugin, { recursive: true });
@@ -95,7 +102,8 @@ function homeWithSecurityIndex(home: string, javaHome: string): { home: string; 
 /** The file realm's user is written with the distribution's own tool before the node starts. */
 export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 120_000): Promise<SecureElasticsearch> {
   const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
-  const built = homeWithSecurityIndex(await elasticsearchHome(cacheDir, secureEsVersion), java.home);
+  const distribution = await elasticsearchHome(cacheDir, secureEsVersion);
+  const built = homeWithSecurityIndex(distribution, java.home);
   const home = built.home;
   const owner = runAsUser('tally-es');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-'));
@@ -103,7 +111,7 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
   const dataDir = path.join(dir, 'data');
   const logsDir = path.join(dir, 'logs');
   for (const d of [dataDir, logsDir, path.join(dir, 'tmp')]) mkdirSync(d, { recursive: true });
-  cpSync(path.join(home, 'config'), confDir, { recursive: true });
+  cpSync(path.join(distribution, 'config'), confDir, { recursive: true, dereference: true });
   // the node may only read certificates inside its config folder
   const certDir = path.join(confDir, 'certs');
   mkdirSync(certDir);
@@ -142,9 +150,9 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
     path.join(confDir, 'roles.yml'),
     `\ntally_writer:\n  cluster: [monitor, manage_index_templates, manage_ilm, manage_own_api_key]\n  indices:\n    - names: ['${indexPrefix}*']\n      privileges: [all]\n`,
   );
-  for (const [user, role] of [[admin, 'superuser'], [writer, 'tally_writer']] as const) {
-    execFileSync(path.join(home, 'bin', 'elasticsearch-users'), ['useradd', user.username, '-p', user.password, '-r', role], { env: { ...env, ES_JAVA_OPTS: '-Xms64m -Xmx64m -XX:TieredStopAtLevel=1' }, stdio: 'pipe' });
-  }
+  // the file realm reads PBKDF2 hashes whatever the configured algorithm: no JVM tool needed to add users
+  writeFileSync(path.join(confDir, 'users'), `${admin.username}:${pbkdf2Hash(admin.password)}\n${writer.username}:${pbkdf2Hash(writer.password)}\n`);
+  writeFileSync(path.join(confDir, 'users_roles'), `superuser:${admin.username}\ntally_writer:${writer.username}\n`);
   if (owner) {
     assertTraversable(dir, owner);
     chownTree(dir, owner);
