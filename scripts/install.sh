@@ -9,7 +9,11 @@ say() { printf 'install: %s\n' "$*" >&2; }
 
 need_debs=()
 command -v java >/dev/null 2>&1 && java -version 2>&1 | grep -Eq 'version "(1[7-9]|2[0-9])' || need_debs+=(openjdk-17-jdk-headless)
+# javac and jar: the secured-Elasticsearch tests compile a test-only plugin
+command -v javac >/dev/null 2>&1 || need_debs+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need_debs+=(maven)
+# the security tests make their CA and certificates with openssl
+command -v openssl >/dev/null 2>&1 || need_debs+=(openssl)
 command -v unzip >/dev/null 2>&1 || need_debs+=(unzip)
 command -v make >/dev/null 2>&1 || need_debs+=(make)
 command -v g++ >/dev/null 2>&1 || need_debs+=(g++)

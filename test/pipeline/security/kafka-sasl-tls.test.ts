@@ -37,7 +37,7 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
     `kafka.ssl.caFile=${caFile}`,
     `kafka.sasl.mechanism=${user.mechanism}`,
     `kafka.sasl.username=${user.username}`,
-    'kafka.requestTimeoutMs=8000',
+    'kafka.requestTimeoutMs=5000',
   ];
 
   async function roundTrip(bus: Bus): Promise<void> {

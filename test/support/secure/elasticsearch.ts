@@ -9,11 +9,12 @@ import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/servi
 import { findJava } from '../../../pipeline/services/java.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
 import { projectRoot } from '../../../pipeline/paths.js';
-import { freePort } from '../world.js';
+import { servicesLayout } from '../../../pipeline/services/layout.js';
+import { freePort, testConfig } from '../world.js';
 import { createCa, createServerCertificate } from './certs.js';
 
+/** pinned: the stand-in analysis plugin is compiled against this version's API */
 export const secureEsVersion = '8.19.21';
-const cacheDir = process.env.TALLY_CACHE_DIR ?? '/work/main/.tally/cache';
 
 export interface EsUser {
   username: string;
@@ -102,10 +103,10 @@ function homeWithSecurityIndex(home: string, javaHome: string): { home: string; 
 /** The file realm's user is written with the distribution's own tool before the node starts. */
 export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 120_000): Promise<SecureElasticsearch> {
   const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
-  const distribution = await elasticsearchHome(cacheDir, secureEsVersion);
+  const distribution = await elasticsearchHome(servicesLayout(testConfig().services).cacheDir, secureEsVersion);
   const built = homeWithSecurityIndex(distribution, java.home);
   const home = built.home;
-  const owner = runAsUser('tally-es');
+  const owner = runAsUser(testConfig().services.elasticsearch.user);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-'));
   const confDir = path.join(dir, 'config');
   const dataDir = path.join(dir, 'data');

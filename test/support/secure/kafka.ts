@@ -8,11 +8,11 @@ import { kafkaLibs } from '../../../pipeline/services/artifacts.js';
 import { findJava } from '../../../pipeline/services/java.js';
 import { clusterId, log4j2 } from '../../../pipeline/services/kafka.js';
 import { isAlive, spawnDetached, stopProcess, waitFor, type OwnedProcess } from '../../../pipeline/services/process.js';
-import { freePort } from '../world.js';
+import { servicesLayout } from '../../../pipeline/services/layout.js';
+import { freePort, testConfig } from '../world.js';
 import { createCa, createServerCertificate } from './certs.js';
 
 export const secureKafkaVersion = '4.1.2';
-const cacheDir = process.env.TALLY_CACHE_DIR ?? '/work/main/.tally/cache';
 
 export interface ScramUser {
   username: string;
@@ -114,7 +114,7 @@ export async function startSecureKafka(startTimeoutMs = 90_000): Promise<SecureK
   const logConfig = path.join(dir, 'log4j2.properties');
   writeFileSync(configFile, properties(port, controllerPort, dataDir, server.keystoreFile, ca.caFile, broker));
   writeFileSync(logConfig, log4j2);
-  const libs = await kafkaLibs(cacheDir, secureKafkaVersion);
+  const libs = await kafkaLibs(servicesLayout(testConfig().services).cacheDir, secureKafkaVersion);
   const java = findJava(`Kafka ${secureKafkaVersion}`, 17);
   const jvm = [`-Dlog4j2.configurationFile=${logConfig}`, '-XX:TieredStopAtLevel=1', '-cp', `${libs}/*`];
   const scram = (mechanism: string, user: { username: string; password: string }): string[] => ['--add-scram', `${mechanism}=[name=${user.username},password=${user.password}]`];
