@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { lchownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../errors.js';
 import type { ServicesConfig } from '../config/types.js';
@@ -41,9 +41,9 @@ export function runAsUser(name: string): RunAs | undefined {
 }
 
 export function chownTree(dir: string, owner: RunAs): void {
-  chownSync(dir, owner.uid, owner.gid);
+  lchownSync(dir, owner.uid, owner.gid);
   for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    chownSync(path.join(dir, entry), owner.uid, owner.gid);
+    lchownSync(path.join(dir, entry), owner.uid, owner.gid);
   }
 }
 
