@@ -122,6 +122,7 @@ export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options:
     'enable.idempotence': true,
     'linger.ms': config.lingerMs,
     'batch.num.messages': config.batchMaxMessages,
+    'batch.size': config.batchMaxBytes,
     'compression.codec': config.compression === 'zstd' ? 'lz4' : config.compression,
     'request.timeout.ms': Math.min(timeoutMs, 30_000),
     'retry.backoff.ms': 200,
