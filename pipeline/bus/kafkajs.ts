@@ -248,7 +248,7 @@ class KafkajsConsumer extends ConsumerCore {
     while (start < messages.length) {
       await this.belowPressure(() => this.heartbeatCommitting(heartbeat));
       if (!isRunning() || isStale() || this.closed || generation !== this.generation) return;
-      const room = Math.max(1, this.maxInFlight - this.inFlight());
+      const room = Math.max(1, Math.min(this.options.maxBatchMessages ?? Number.POSITIVE_INFINITY, this.maxInFlight - this.inFlight()));
       const slice = messages.slice(start, start + room);
       start += slice.length;
       this.track(slice);

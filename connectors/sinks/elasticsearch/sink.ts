@@ -21,6 +21,8 @@ export interface ElasticsearchSinkOptions {
   flushBytes?: number;
   /** the longest wait between two attempts at documents Elasticsearch could not take */
   maxBackoffMs?: number;
+  /** records per consumer batch, prepared and sent as one bulk pass; default 5000 */
+  maxBatchMessages?: number;
 }
 
 /** Counts of what the sink did; every record that did not become a document is counted. */
@@ -94,7 +96,7 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
     stats.deadLettered += letters.length;
   };
 
-  const stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: [...byTopic.keys()], handle, maxBackoffMs });
+  const stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: [...byTopic.keys()], handle, maxBackoffMs, maxBatchMessages: options.maxBatchMessages ?? 5000 });
   return {
     ...stage,
     producer,
