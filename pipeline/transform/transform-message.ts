@@ -14,7 +14,7 @@ export interface MessageOutputs {
 
 const sourceOf = (message: IncomingMessage) => ({ topic: message.topic, partition: message.partition, offset: message.offset, key: message.key?.toString('utf8') ?? null });
 
-const outputHeaders = new Map<string, Readonly<Record<string, string>>>();
+const outputHeaders = new Map<string, Map<string, Readonly<Record<string, string>>>>();
 
 /**
  * The headers of a domain record: the schema fingerprint (the sinks check it; the topic names the
@@ -22,13 +22,14 @@ const outputHeaders = new Map<string, Readonly<Record<string, string>>>();
  * record a sink refuses. One shared object per topic and kind: no allocation per record.
  */
 export function recordHeaders(topic: string, kind: string, fingerprint: string): Readonly<Record<string, string>> {
-  const id = `${topic}\u0000${kind}`;
-  let headers = outputHeaders.get(id);
+  let byKind = outputHeaders.get(topic);
+  if (!byKind) outputHeaders.set(topic, (byKind = new Map()));
+  let headers = byKind.get(kind);
   if (!headers) {
     const made: Record<string, string> = { 'tally-schema-fingerprint': fingerprint };
     if (writersOf(topic).length > 1) made['tally-kind'] = kind;
     headers = Object.freeze(made);
-    outputHeaders.set(id, headers);
+    byKind.set(kind, headers);
   }
   return headers;
 }
@@ -50,13 +51,13 @@ export function readRawMessage(message: IncomingMessage, kind: string, topic: (n
  * content. `message` is where the envelope was read (the first line, for joined lines).
  */
 export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessage, kind: string, normaliser: Normaliser, topic: (name: string) => string, original: Buffer = message.value ?? Buffer.alloc(0)): MessageOutputs {
-  const origin = describeOrigin(envelope);
-  const source = { ...sourceOf(message), origin };
+  // where it came from, in words: only a rejection needs it
+  const origin = (): string => describeOrigin(envelope);
   const reject = (reasons: RejectionReason[], part?: string): OutgoingRecord =>
-    deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source, reasons });
+    deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source: { ...sourceOf(message), origin: origin() }, reasons });
   const outcome = normaliser.normalise(envelope);
   const records: OutgoingRecord[] = [];
-  const deadLetters = outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original));
+  const deadLetters = outcome.rejections.length ? outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original)) : [];
   for (const record of outcome.records) {
     const codec = domainCodec(record.topic);
     try {
@@ -69,7 +70,7 @@ export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessag
       });
     } catch (error) {
       const code = isTallyError(error) ? error.code : 'RECORD_UNRENDERABLE';
-      deadLetters.push(reject([{ code, rule: 'avro', message: `${messageOf(error)} (${origin})` }]));
+      deadLetters.push(reject([{ code, rule: 'avro', message: `${messageOf(error)} (${origin()})` }]));
     }
   }
   return { records, deadLetters };
