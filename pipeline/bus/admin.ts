@@ -10,23 +10,34 @@ export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
   } catch (error) {
     throw toKafkaError('connecting the admin client', error);
   }
+  const createMissing = async (topics: TopicSpec[]): Promise<void> => {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions ?? 1,
+          replicationFactor: t.replicationFactor ?? -1,
+          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      if (!String((error as Error).message).includes('already exists')) throw toKafkaError(`creating topics ${missing.map((t) => t.topic).join(', ')}`, error);
+    }
+  };
   return {
     async createTopics(topics: TopicSpec[]): Promise<void> {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length === 0) return;
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: t.topic,
-            numPartitions: t.partitions ?? 1,
-            replicationFactor: t.replicationFactor ?? -1,
-            configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        });
-      } catch (error) {
-        if (!String((error as Error).message).includes('already exists')) throw toKafkaError(`creating topics ${missing.map((t) => t.topic).join(', ')}`, error);
+      // a loaded broker may answer the leader wait with UNKNOWN_TOPIC_OR_PARTITION for a topic it is still creating: ask again
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await createMissing(topics);
+        } catch (error) {
+          if (attempt >= 5 || !(error as { retriable?: boolean }).retriable) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        }
       }
     },
     async deleteTopics(topics: string[]): Promise<void> {
