@@ -2,6 +2,22 @@ import type { Kafka } from 'kafkajs';
 import { toKafkaError } from './kafka-errors.js';
 import type { Admin, PartitionOffsets, TopicSpec } from './types.js';
 
+/**
+ * A loaded broker answers metadata it is still settling (a topic just created, a leader being
+ * elected) with UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER: ask again, a few times.
+ */
+async function again<T>(action: string, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const failure = toKafkaError(action, error);
+      if (attempt >= 5 || !failure.retriable) throw failure;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
 /** Topic and offset administration; the same for both backends (it is not on the hot path). */
 export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
   const admin = client.admin();
@@ -10,25 +26,26 @@ export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
   } catch (error) {
     throw toKafkaError('connecting the admin client', error);
   }
+  const createMissing = async (topics: TopicSpec[]): Promise<void> => {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions ?? 1,
+          replicationFactor: t.replicationFactor ?? -1,
+          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      if (!String((error as Error).message).includes('already exists')) throw toKafkaError(`creating topics ${missing.map((t) => t.topic).join(', ')}`, error);
+    }
+  };
   return {
-    async createTopics(topics: TopicSpec[]): Promise<void> {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.topic));
-      if (missing.length === 0) return;
-      try {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: t.topic,
-            numPartitions: t.partitions ?? 1,
-            replicationFactor: t.replicationFactor ?? -1,
-            configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        });
-      } catch (error) {
-        if (!String((error as Error).message).includes('already exists')) throw toKafkaError(`creating topics ${missing.map((t) => t.topic).join(', ')}`, error);
-      }
-    },
+    createTopics: (topics: TopicSpec[]): Promise<void> => again(`creating topics ${topics.map((t) => t.topic).join(', ')}`, () => createMissing(topics)),
     async deleteTopics(topics: string[]): Promise<void> {
       if (topics.length) await admin.deleteTopics({ topics }).catch((error: unknown) => { throw toKafkaError(`deleting topics ${topics.join(', ')}`, error); });
     },
@@ -38,7 +55,7 @@ export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
       return metadata.topics[0]?.partitions.length ?? 0;
     },
     async groupOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]> {
-      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const [ends, committed] = await again(`reading the offsets of ${topic} for group ${groupId}`, () => Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]));
       const committedByPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
       return ends
         .map((end) => {

@@ -61,41 +61,15 @@ class KafkajsProducer implements Producer {
       this.producer = await this.connect();
       this.suspect = false;
     }
-    const byTopic = new Map<string, OutgoingRecord[]>();
-    for (const record of records) {
-      const list = byTopic.get(record.topic);
-      if (list) list.push(record);
-      else byTopic.set(record.topic, [record]);
-    }
-    const chunk = this.config.batchMaxMessages;
-    const topicMessages: { topic: string; messages: { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string>; partition?: number; timestamp?: string }[] }[] = [];
-    for (const [topic, list] of byTopic) {
-      topicMessages.push({
-        topic,
-        messages: list.map((r) => ({
-          key: r.key ?? null,
-          value: r.value,
-          ...(r.headers ? { headers: r.headers } : {}),
-          ...(r.partition !== undefined ? { partition: r.partition } : {}),
-          ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
-        })),
-      });
-    }
+    const compression = compressionCodes[this.config.compression];
     try {
-      // one request per broker per call; very large calls are split so no request exceeds the batch limit
-      const total = records.length;
-      if (total <= chunk) {
-        await this.producer.sendBatch({ topicMessages, acks: -1, timeout: this.timeoutMs, compression: compressionCodes[this.config.compression] });
-        return;
-      }
-      for (const { topic, messages } of topicMessages) {
-        for (let i = 0; i < messages.length; i += chunk) {
-          await this.producer.sendBatch({ topicMessages: [{ topic, messages: messages.slice(i, i + chunk) }], acks: -1, timeout: this.timeoutMs, compression: compressionCodes[this.config.compression] });
-        }
+      // one request per broker per call; calls over the count or byte limit are split, so no record batch exceeds the broker's message.max.bytes
+      for (const topicMessages of requestsOf(records, this.config.batchMaxMessages, this.config.batchMaxBytes)) {
+        await this.producer.sendBatch({ topicMessages, acks: -1, timeout: this.timeoutMs, compression });
       }
     } catch (error) {
       this.suspect = true;
-      throw toKafkaError(`producing ${records.length} record(s) to ${[...byTopic.keys()].join(', ')}`, error);
+      throw toKafkaError(`producing ${records.length} record(s) to ${[...new Set(records.map((r) => r.topic))].join(', ')}`, error);
     }
   }
 
@@ -104,10 +78,104 @@ class KafkajsProducer implements Producer {
   }
 }
 
+type JsMessage = { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string>; partition?: number; timestamp?: string };
+type TopicMessages = { topic: string; messages: JsMessage[] }[];
+
+/** Record-batch overhead per record (attributes, varints, deltas) beyond its key, value and headers. */
+const recordOverhead = 24;
+
+const sizeOf = (data: string | Buffer | null | undefined): number => (data === null || data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+
+function recordBytes(record: OutgoingRecord): number {
+  let bytes = recordOverhead + sizeOf(record.key) + sizeOf(record.value);
+  if (record.headers) for (const name in record.headers) bytes += 2 + name.length + sizeOf(record.headers[name]);
+  return bytes;
+}
+
+/**
+ * The records as sendBatch requests, in order, each with at most `maxMessages` records and
+ * `maxBytes` bytes (a record alone over the limit goes alone, for the broker to refuse).
+ */
+export function requestsOf(records: OutgoingRecord[], maxMessages: number, maxBytes: number): TopicMessages[] {
+  const requests: TopicMessages[] = [];
+  let byTopic = new Map<string, JsMessage[]>();
+  let count = 0;
+  let bytes = 0;
+  for (const r of records) {
+    const size = recordBytes(r);
+    if (count > 0 && (count >= maxMessages || bytes + size > maxBytes)) {
+      requests.push([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+      byTopic = new Map();
+      count = 0;
+      bytes = 0;
+    }
+    const message: JsMessage = { key: r.key ?? null, value: r.value };
+    if (r.headers) message.headers = r.headers;
+    if (r.partition !== undefined) message.partition = r.partition;
+    if (r.timestamp !== undefined) message.timestamp = String(r.timestamp);
+    const list = byTopic.get(r.topic);
+    if (list) list.push(message);
+    else byTopic.set(r.topic, [message]);
+    count += 1;
+    bytes += size;
+  }
+  if (count > 0) requests.push([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+  return requests;
+}
+
+/** Kafka's murmur2 (the Java client's, as kafkajs's DefaultPartitioner computes it) in 32-bit arithmetic. */
+export function murmur2(data: Buffer): number {
+  const m = 0x5bd1e995;
+  const length = data.length;
+  let h = 0x9747b28c ^ length;
+  const length4 = length & ~3;
+  for (let i = 0; i < length4; i += 4) {
+    let k = (data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const tail = length & 3;
+  if (tail === 3) h ^= (data[length4 + 2] as number) << 16;
+  if (tail >= 2) h ^= (data[length4 + 1] as number) << 8;
+  if (tail >= 1) h = Math.imul(h ^ (data[length4] as number), m);
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/**
+ * The partitions kafkajs's DefaultPartitioner picks, without its 64-bit Long arithmetic, and the
+ * last string key remembered (ship sends long runs of one key: one per file). Records without a key
+ * go to kafkajs's own round robin.
+ */
+export function keyedPartitioner(): ReturnType<typeof kafkajs.Partitioners.DefaultPartitioner> {
+  const roundRobin = kafkajs.Partitioners.DefaultPartitioner();
+  let lastKey: string | undefined;
+  let lastCount = -1;
+  let lastPartition = 0;
+  return (args) => {
+    const { message } = args;
+    if (message.partition !== undefined && message.partition !== null) return message.partition;
+    const key = message.key;
+    if (key === null || key === undefined) return roundRobin(args);
+    const count = args.partitionMetadata.length;
+    if (typeof key !== 'string') return (murmur2(key) & 0x7fffffff) % count;
+    if (key === lastKey && count === lastCount) return lastPartition;
+    lastPartition = (murmur2(Buffer.from(key)) & 0x7fffffff) % count;
+    lastKey = key;
+    lastCount = count;
+    return lastPartition;
+  };
+}
+
 export async function kafkajsProducer(client: Kafka, config: KafkaConfig, options: ProducerOptions = {}): Promise<Producer> {
   const retries = options.retries ?? config.produceRetries;
   const connect = async (): Promise<JsProducer> => {
     const producer = client.producer({
+      createPartitioner: keyedPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
@@ -180,7 +248,7 @@ class KafkajsConsumer extends ConsumerCore {
     while (start < messages.length) {
       await this.belowPressure(() => this.heartbeatCommitting(heartbeat));
       if (!isRunning() || isStale() || this.closed || generation !== this.generation) return;
-      const room = Math.max(1, this.maxInFlight - this.inFlight());
+      const room = Math.max(1, Math.min(this.options.maxBatchMessages ?? Number.POSITIVE_INFINITY, this.maxInFlight - this.inFlight()));
       const slice = messages.slice(start, start + room);
       start += slice.length;
       this.track(slice);

@@ -90,13 +90,25 @@ class RdkafkaProducer implements Producer {
     }
   }
 
+  /** headers objects a stage shares between records (the transform's) are converted once */
+  private readonly converted = new WeakMap<Record<string, string>, Rd.MessageHeader[]>();
+
+  private headersFor(headers: Record<string, string>): Rd.MessageHeader[] {
+    let list = this.converted.get(headers);
+    if (!list) {
+      list = Object.entries(headers).map(([k, v]) => ({ [k]: v }));
+      if (Object.isFrozen(headers)) this.converted.set(headers, list);
+    }
+    return list;
+  }
+
   private async enqueue(records: OutgoingRecord[], pending: Pending): Promise<void> {
     for (const record of records) {
-      const headers = record.headers ? Object.entries(record.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+      const headers = record.headers ? this.headersFor(record.headers) : undefined;
       const value = record.value === null ? null : Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value);
       for (;;) {
         try {
-          this.producer.produce(record.topic, record.partition ?? null, value, record.key ?? null, record.timestamp ?? Date.now(), pending, headers as Rd.MessageHeader[] | undefined);
+          this.producer.produce(record.topic, record.partition ?? null, value, record.key ?? null, record.timestamp ?? Date.now(), pending, headers);
           break;
         } catch (error) {
           if ((error as { code?: number }).code !== this.rd.CODES.ERRORS.ERR__QUEUE_FULL) throw error;
@@ -122,6 +134,7 @@ export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options:
     'enable.idempotence': true,
     'linger.ms': config.lingerMs,
     'batch.num.messages': config.batchMaxMessages,
+    'batch.size': config.batchMaxBytes,
     'compression.codec': config.compression === 'zstd' ? 'lz4' : config.compression,
     'request.timeout.ms': Math.min(timeoutMs, 30_000),
     'retry.backoff.ms': 200,
@@ -197,7 +210,7 @@ class RdkafkaConsumer extends ConsumerCore {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       const messages = await new Promise<Rd.Message[]>((resolve) => {
-        const room = Math.max(1, Math.min(1000, this.maxInFlight - this.inFlight()));
+        const room = Math.max(1, Math.min(this.options.maxBatchMessages ?? 1000, this.maxInFlight - this.inFlight()));
         this.consumer.consume(room, (error, batch) => {
           if (error) {
             this.events.emit('error', toKafkaError(`consuming for group ${this.options.groupId}`, error));

@@ -51,6 +51,8 @@ export interface ConsumerOptions {
   maxInFlight?: number;
   /** how often done work is committed; 0 commits after every change; default kafka.commitIntervalMs */
   commitIntervalMs?: number;
+  /** the most messages one handler call gets: the stage's batch size (default: rdkafka 1000, kafkajs one fetch) */
+  maxBatchMessages?: number;
 }
 
 export type MessageHandler = (messages: IncomingMessage[]) => void | Promise<void>;

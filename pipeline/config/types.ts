@@ -10,6 +10,8 @@ export interface KafkaConfig {
   requestTimeoutMs: number;
   produceRetries: number;
   batchMaxMessages: number;
+  /** bytes of records (before compression) per produce request: under the broker's message.max.bytes */
+  batchMaxBytes: number;
   lingerMs: number;
   sessionTimeoutMs: number;
   maxInFlight: number;

@@ -28,4 +28,9 @@ export function normaliserFor(kind: string): Normaliser {
   return normaliser;
 }
 
+/** The kinds whose normalisers write this logical domain topic. */
+export function writersOf(topic: string): string[] {
+  return normalisers.filter((normaliser) => normaliser.topics.includes(topic)).map((normaliser) => normaliser.kind);
+}
+
 export type { Normaliser, Normalised, NormalisedRecord, Rejection } from './types.js';

@@ -19,6 +19,8 @@ export interface ConsumerStageOptions {
    */
   handle: (messages: IncomingMessage[]) => Promise<void | ReadonlySet<IncomingMessage>>;
   maxBackoffMs?: number;
+  /** the most messages in one `handle` call */
+  maxBatchMessages?: number;
 }
 
 export interface RunningStage {
@@ -35,7 +37,7 @@ export async function startConsumerStage(options: ConsumerStageOptions): Promise
   const group = { group: options.groupId };
   metrics.batches.inc(group, 0);
   metrics.batchMessages.inc(group, 0);
-  const consumer = await bus.consumer({ groupId: options.groupId, topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+  const consumer = await bus.consumer({ groupId: options.groupId, topics: options.topics, fromBeginning: options.fromBeginning ?? true, ...(options.maxBatchMessages ? { maxBatchMessages: options.maxBatchMessages } : {}) });
   consumer.on('error', (error) => {
     metrics.consumerErrors.inc({ ...group, code: errorCode(error) });
     log.warn({ err: error }, 'consumer error');

@@ -73,7 +73,10 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
     return run;
   };
 
-  const send = (records: OutgoingRecord[]): Promise<void> => sendDurably(producer, records, { log, stopping: () => stopping, topic: bus.topic });
+  // the kind of an output whose topic one kind writes (those carry no tally-kind header)
+  const writer = new Map<string, string>();
+  for (const state of states.values()) for (const t of state.normaliser.topics) writer.set(bus.topic(t), state.kind);
+  const send = (records: OutgoingRecord[]): Promise<void> => sendDurably(producer, records, { log, stopping: () => stopping, topic: bus.topic, kindOf: (topic) => writer.get(topic) });
 
   const joinedOutputs = (state: KindState, events: JoinedLines[], byMessage: Map<string, IncomingMessage>): OutgoingRecord[] => {
     const out: OutgoingRecord[] = [];
@@ -160,7 +163,7 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
       return keep;
     });
 
-  stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: options.kinds.map((kind) => bus.topic(rawTopic(kind))), fromBeginning: options.fromBeginning ?? true, handle });
+  stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: options.kinds.map((kind) => bus.topic(rawTopic(kind))), fromBeginning: options.fromBeginning ?? true, handle, maxBatchMessages: options.maxBatchMessages });
   const joinIdleMs = options.joinIdleMs ?? 2000;
   const timer = [...states.values()].some((s) => s.joiner)
     ? setInterval(() => {
@@ -197,6 +200,7 @@ interface SendContext {
   log: Logger;
   stopping: () => boolean;
   topic: (name: string) => string;
+  kindOf: (topic: string) => string | undefined;
 }
 
 /**
@@ -218,7 +222,7 @@ async function sendDurably(producer: Producer, records: OutgoingRecord[], contex
           await sendDurably(producer, records.slice(half), context);
           return;
         }
-        await sendDurably(producer, [refusedByKafka(records[0] as OutgoingRecord, messageOf(error), context.topic)], context);
+        await sendDurably(producer, [refusedByKafka(records[0] as OutgoingRecord, messageOf(error), context)], context);
         return;
       }
       if (context.stopping()) throw error;
@@ -230,8 +234,8 @@ async function sendDurably(producer: Producer, records: OutgoingRecord[], contex
 }
 
 /** The dead letter of an output Kafka refuses (over its size limit), with the first 64 KiB of it. */
-function refusedByKafka(record: OutgoingRecord, reason: string, topic: (name: string) => string): OutgoingRecord {
-  const kind = record.headers?.['tally-kind'] ?? /dlq\.([a-z0-9-]+)$/.exec(record.topic)?.[1] ?? 'unknown';
+function refusedByKafka(record: OutgoingRecord, reason: string, { topic, kindOf }: SendContext): OutgoingRecord {
+  const kind = record.headers?.['tally-kind'] ?? kindOf(record.topic) ?? /dlq\.([a-z0-9-]+)$/.exec(record.topic)?.[1] ?? 'unknown';
   const value = record.value === null ? Buffer.alloc(0) : Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value);
   const head = value.subarray(0, 64 * 1024);
   return deadLetterRecord(topic, {

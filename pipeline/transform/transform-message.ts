@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingRecord } from '../bus/types.js';
 import { deadLetterRecord, type RejectionReason } from '../dlq.js';
 import { describeOrigin, readEnvelope, type RawEnvelope } from '../envelope.js';
 import { isTallyError, messageOf } from '../errors.js';
+import { writersOf } from '../normalise/index.js';
 import type { Normaliser } from '../normalise/types.js';
 
 /** What one raw message became: Avro records for the domain topics and dead letters for what was rejected. */
@@ -12,6 +13,26 @@ export interface MessageOutputs {
 }
 
 const sourceOf = (message: IncomingMessage) => ({ topic: message.topic, partition: message.partition, offset: message.offset, key: message.key?.toString('utf8') ?? null });
+
+const outputHeaders = new Map<string, Map<string, Readonly<Record<string, string>>>>();
+
+/**
+ * The headers of a domain record: the schema fingerprint (the sinks check it; the topic names the
+ * schema) and, on a topic several kinds write, `tally-kind`, which picks the dead-letter topic of a
+ * record a sink refuses. One shared object per topic and kind: no allocation per record.
+ */
+export function recordHeaders(topic: string, kind: string, fingerprint: string): Readonly<Record<string, string>> {
+  let byKind = outputHeaders.get(topic);
+  if (!byKind) outputHeaders.set(topic, (byKind = new Map()));
+  let headers = byKind.get(kind);
+  if (!headers) {
+    const made: Record<string, string> = { 'tally-schema-fingerprint': fingerprint };
+    if (writersOf(topic).length > 1) made['tally-kind'] = kind;
+    headers = Object.freeze(made);
+    byKind.set(kind, headers);
+  }
+  return headers;
+}
 
 /** The raw message as an envelope, or the dead letter of bytes that are not UTF-8. */
 export function readRawMessage(message: IncomingMessage, kind: string, topic: (name: string) => string): { envelope: RawEnvelope } | { deadLetter: OutgoingRecord } {
@@ -30,14 +51,13 @@ export function readRawMessage(message: IncomingMessage, kind: string, topic: (n
  * content. `message` is where the envelope was read (the first line, for joined lines).
  */
 export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessage, kind: string, normaliser: Normaliser, topic: (name: string) => string, original: Buffer = message.value ?? Buffer.alloc(0)): MessageOutputs {
-  const origin = describeOrigin(envelope);
-  const source = { ...sourceOf(message), origin };
+  // where it came from, in words: only a rejection needs it
+  const origin = (): string => describeOrigin(envelope);
   const reject = (reasons: RejectionReason[], part?: string): OutgoingRecord =>
-    deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source, reasons });
+    deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source: { ...sourceOf(message), origin: origin() }, reasons });
   const outcome = normaliser.normalise(envelope);
   const records: OutgoingRecord[] = [];
-  const deadLetters = outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original));
-  const trace = `${message.topic}/${message.partition}/${message.offset}`;
+  const deadLetters = outcome.rejections.length ? outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original)) : [];
   for (const record of outcome.records) {
     const codec = domainCodec(record.topic);
     try {
@@ -45,12 +65,12 @@ export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessag
         topic: topic(record.topic),
         key: record.key ?? record.id,
         value: codec.encode(record.value),
-        headers: { ...codec.headers, 'tally-kind': kind, 'tally-source': trace },
+        headers: recordHeaders(record.topic, kind, codec.fingerprint) as Record<string, string>,
         ...(message.timestamp ? { timestamp: message.timestamp } : {}),
       });
     } catch (error) {
       const code = isTallyError(error) ? error.code : 'RECORD_UNRENDERABLE';
-      deadLetters.push(reject([{ code, rule: 'avro', message: `${messageOf(error)} (${origin})` }]));
+      deadLetters.push(reject([{ code, rule: 'avro', message: `${messageOf(error)} (${origin()})` }]));
     }
   }
   return { records, deadLetters };

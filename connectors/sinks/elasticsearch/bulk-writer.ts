@@ -53,6 +53,8 @@ export async function bulkPass(client: Client, documents: PreparedDocument[], tu
       flushBytes,
       flushInterval: 60_000,
       retries: 0,
+      // only what classifying the items needs: the response of a 5,000-document bulk shrinks ≈ 10×
+      filter_path: 'errors,items.*.status,items.*.error',
       onDrop: (dropped) => {
         // the helper hands back the action line it sent (deserialised), not the datasource item
         const [operation, meta] = Object.entries(dropped.operation as unknown as Record<string, { _index?: string; _id?: string }>)[0] ?? ['?', {}];

@@ -21,6 +21,10 @@ export interface ElasticsearchSinkOptions {
   flushBytes?: number;
   /** the longest wait between two attempts at documents Elasticsearch could not take */
   maxBackoffMs?: number;
+  /** records per consumer batch, prepared and sent as one bulk pass; default 5000 */
+  maxBatchMessages?: number;
+  /** consumer batches being written at once (the next one is prepared while earlier ones are in Elasticsearch); default 2 */
+  batchesInFlight?: number;
 }
 
 /** Counts of what the sink did; every record that did not become a document is counted. */
@@ -82,26 +86,75 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
     return letters;
   };
 
-  const handle = async (messages: IncomingMessage[]): Promise<void> => {
-    const batch = prepareBatch(messages, (topic) => byTopic.get(topic), layout, options.indexPrefix);
-    const letters = [...batch.rejected, ...(await writeAll(batch.documents))];
-    if (letters.length) {
-      await producer.send(letters.map((letter) => deadLetterRecord(bus.topic, letter)));
-      log.warn({ count: letters.length, reasons: [...new Set(letters.map((l) => l.reasons[0]?.rule ?? l.reasons[0]?.code))] }, 'records Elasticsearch cannot index went to their dead-letter topics');
+  const sendLetters = async (letters: DeadLetterInput[]): Promise<void> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await producer.send(letters.map((letter) => deadLetterRecord(bus.topic, letter)));
+        log.warn({ count: letters.length, reasons: [...new Set(letters.map((l) => l.reasons[0]?.rule ?? l.reasons[0]?.code))] }, 'records Elasticsearch cannot index went to their dead-letter topics');
+        return;
+      } catch (error) {
+        if (stopping.signal.aborted) throw error;
+        const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 12));
+        log.warn({ err: error, attempt, backoffMs, count: letters.length }, 'dead letters not acknowledged by Kafka yet; sending them again, nothing committed meanwhile');
+        await abortableSleep(backoffMs, stopping.signal);
+      }
     }
-    stats.batches += 1;
-    stats.skipped += batch.skipped;
-    stats.deadLettered += letters.length;
   };
 
-  const stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: [...byTopic.keys()], handle, maxBackoffMs });
+  /**
+   * Batches in Elasticsearch, oldest first. A batch is done (its offsets committable) only once its
+   * documents and dead letters are durable; the consumer commits per partition only below the first
+   * message not done, so a later batch finishing first commits nothing of its own early.
+   */
+  const writing: { done: Promise<void>; slots: Set<string> }[] = [];
+  const batchesInFlight = Math.max(1, options.batchesInFlight ?? 2);
+  // the consumer exists once startConsumerStage returns; a batch can finish writing before that
+  let stageStarted: (consumer: RunningStage['consumer']) => void = () => undefined;
+  const consumerOf = new Promise<RunningStage['consumer']>((resolve) => (stageStarted = resolve));
+
+  const handle = async (messages: IncomingMessage[]): Promise<ReadonlySet<IncomingMessage>> => {
+    const batch = prepareBatch(messages, (topic) => byTopic.get(topic), layout, options.indexPrefix);
+    const slots = new Set(batch.documents.map((d) => `${d.index}\u0000${d.id}`));
+    // an id an earlier batch is still writing waits for it: two writes of one _id never race
+    for (const earlier of [...writing]) {
+      for (const slot of slots) {
+        if (earlier.slots.has(slot)) {
+          await earlier.done;
+          break;
+        }
+      }
+    }
+    while (writing.length >= batchesInFlight) await writing[0]?.done;
+    const work = (async () => {
+      const letters = [...batch.rejected, ...(await writeAll(batch.documents))];
+      if (letters.length) await sendLetters(letters);
+      stats.batches += 1;
+      stats.skipped += batch.skipped;
+      stats.deadLettered += letters.length;
+      const consumer = await consumerOf;
+      for (const message of messages) consumer.done(message);
+    })();
+    const entry = { done: work.catch((error: unknown) => log.warn({ err: error }, 'a batch was not written before stopping; it stays uncommitted and is delivered again')), slots };
+    writing.push(entry);
+    void entry.done.then(() => {
+      const at = writing.indexOf(entry);
+      if (at >= 0) writing.splice(at, 1);
+    });
+    return new Set(messages);
+  };
+
+  const stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: [...byTopic.keys()], handle, maxBackoffMs, maxBatchMessages: options.maxBatchMessages ?? 5000 });
+  stageStarted(stage.consumer);
+  const settled = () => Promise.all(writing.map((w) => w.done));
   return {
     ...stage,
     producer,
     stats,
     async stop() {
       stopping.abort();
+      await settled();
       await stage.stop();
+      await settled();
       await producer.close();
     },
   };

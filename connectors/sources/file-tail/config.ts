@@ -83,7 +83,7 @@ export const fileTailConfigSchema = {
     maxRecordBytes: { type: 'integer', minimum: 1024, default: 1_000_000 },
     invalidUtf8: { enum: ['dlq', 'replace'], default: 'dlq' },
     scanIntervalMs: ms(10, 2000),
-    pollIntervalMs: ms(5, 250),
+    pollIntervalMs: ms(5, 50),
     closeInactiveMs: ms(0, 300_000),
     cleanRemoved: { type: 'boolean', default: true },
     registryPath: { type: 'string', minLength: 1 },

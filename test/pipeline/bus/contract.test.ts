@@ -83,6 +83,23 @@ for (const backend of backends) {
       assert.deepEqual(seen.all.map((m) => text(m.key)), ['before', 'after']);
     });
 
+    test('an uncompressed send of many records, together over the broker limit, is split and all of it arrives', async () => {
+      const topic = uniqueName(`contract-${backend}-bytes`);
+      const admin = await bus.admin();
+      closers.push(() => admin.close());
+      await admin.createTopics([{ topic, partitions: 1, configs: { 'max.message.bytes': '300000' } }]);
+      const uncompressed = testBus(backend, ['kafka.compression=none', 'kafka.batchMaxBytes=250000']);
+      const producer = await uncompressed.producer();
+      closers.push(() => producer.close());
+      const records = Array.from({ length: 1500 }, (_, i) => ({ topic, key: `k-${i % 3}`, value: `${i}:${randomBytes(500).toString('hex')}` }));
+      await producer.send(records);
+      const seen = newSeen();
+      const consumer = await startConsumer(bus, 'a', uniqueName('g'), topic, seen);
+      closers.push(() => consumer.close());
+      await eventually('1,500 records', 90_000, () => (seen.all.length >= records.length ? true : undefined));
+      assert.deepEqual(seen.all.map((m) => Number(text(m.value).split(':')[0])), records.map((_, i) => i), 'every record, once, in order');
+    });
+
     test('records with the same key keep their order', async () => {
       const topic = uniqueName(`contract-${backend}-order`);
       const admin = await bus.admin();

@@ -21,6 +21,17 @@ async function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promis
   }
 }
 
+/** run, killed after timeoutMs (then code is null): a process that lingers fails the test instead of hanging it */
+async function runFor(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(tally, args, { timeout: timeoutMs, killSignal: 'SIGKILL' });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number | string; killed?: boolean; stdout: string; stderr: string };
+    return { code: e.killed ? null : Number(e.code), stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
 const commands = ['up', 'services', 'ship', 'beats', 'http', 'apel-queue', 'transform', 'sink', 'setup', 'convert', 'report', 'dlq', 'bench'];
 
 test('every command has --help', async () => {
@@ -36,6 +47,21 @@ test('every command has --help', async () => {
     const help = await run(['services', sub, '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, new RegExp(`Usage: tally services ${sub}`));
+  }
+});
+
+test('a stage that fails after opening connections exits with its error instead of lingering', async () => {
+  // http: the producer is connected when the listen port turns out to be taken
+  const { createServer } = await import('node:net');
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const result = await runFor(['--log-level', 'warn', 'http', '--port', String(port)], 90_000);
+    assert.equal(result.code, 1, `exit code (${result.stderr.slice(-300)})`);
+    assert.match(result.stderr, /EADDRINUSE/);
+  } finally {
+    busy.close();
   }
 });
 

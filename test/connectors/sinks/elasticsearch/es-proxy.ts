@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
  * - unavailable: every request answers 503, nothing reaches Elasticsearch;
  * - partial: a _bulk forwards only every other document; the others answer 429 (or 503) per item,
  *   as an overloaded node does, so they are really not written;
- * - pass: everything is forwarded.
+ * - pass: everything is forwarded;
+ * and `bulkDelayMs(body)` holds a _bulk request back that long before forwarding it.
  * It records which ids Elasticsearch acknowledged, to check nothing is committed before that.
  */
 export type ProxyMode = 'unavailable' | 'partial' | 'pass';
@@ -22,11 +23,13 @@ export interface EsProxy {
   acknowledged: Set<string>;
   /** items answered 429/503 without reaching Elasticsearch */
   heldBack: number;
+  /** how long to hold a _bulk request (by its body) before forwarding it; 0 by default */
+  bulkDelayMs: (body: string) => number;
   close(): Promise<void>;
 }
 
 export async function startEsProxy(target: string, port = 0, mode: ProxyMode = 'pass'): Promise<EsProxy> {
-  const state = { mode, partialRequests: 2, bulkRequests: 0, acknowledged: new Set<string>(), heldBack: 0 };
+  const state = { mode, partialRequests: 2, bulkRequests: 0, acknowledged: new Set<string>(), heldBack: 0, bulkDelayMs: (_body: string) => 0 };
   const server: Server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
       response.writeHead(502, { 'content-type': 'application/json' });
@@ -37,14 +40,18 @@ export async function startEsProxy(target: string, port = 0, mode: ProxyMode = '
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await read(request);
     const isBulk = /\/_bulk(\?|$)/.test(request.url ?? '');
-    if (isBulk) state.bulkRequests += 1;
+    if (isBulk) {
+      state.bulkRequests += 1;
+      const delay = state.bulkDelayMs(body.toString('utf8'));
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    }
     if (proxy.mode === 'unavailable') {
       answer(response, 503, { error: { type: 'unavailable_shards_exception', reason: 'test proxy: unavailable' }, status: 503 });
       return;
     }
     if (!isBulk || proxy.mode === 'pass') {
       const forwarded = await forward(request, body);
-      if (isBulk) acknowledge(JSON.parse(forwarded.text) as BulkResponse);
+      if (isBulk) acknowledge(JSON.parse(forwarded.text) as BulkResponse, actionLines(body));
       response.writeHead(forwarded.status, forwarded.headers);
       response.end(forwarded.text);
       return;
@@ -55,7 +62,7 @@ export async function startEsProxy(target: string, port = 0, mode: ProxyMode = '
     const sent = pairs.filter((_, i) => i % 2 === 0);
     const forwarded = await forward(request, Buffer.from(sent.map((p) => `${p[0]}\n${p[1]}\n`).join('')));
     const upstream = JSON.parse(forwarded.text) as BulkResponse;
-    acknowledge(upstream);
+    acknowledge(upstream, sent.map((p) => p[0]));
     const itemStatus = proxy.partialRequests % 2 === 0 ? 429 : 503;
     const items = pairs.map(([action], i) => {
       if (i % 2 === 0) return upstream.items[i / 2];
@@ -80,10 +87,13 @@ export async function startEsProxy(target: string, port = 0, mode: ProxyMode = '
     return { status: upstream.status, headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'x-elastic-product': 'Elasticsearch' }, text };
   }
 
-  function acknowledge(bulk: BulkResponse): void {
-    for (const item of bulk.items ?? []) {
+  /** items answer the actions in order; the ids come from the actions (the sink filters _id out of the response) */
+  function acknowledge(bulk: BulkResponse, actions: string[]): void {
+    for (const [i, item] of (bulk.items ?? []).entries()) {
       const result = Object.values(item)[0];
-      if (result && result.status >= 200 && result.status < 300) state.acknowledged.add(result._id);
+      const action = actions[i];
+      const id = action === undefined ? undefined : Object.values(JSON.parse(action) as Record<string, { _id?: string }>)[0]?._id;
+      if (result && result.status >= 200 && result.status < 300 && id !== undefined) state.acknowledged.add(id);
     }
   }
 
@@ -114,6 +124,12 @@ export async function startEsProxy(target: string, port = 0, mode: ProxyMode = '
     get heldBack() {
       return state.heldBack;
     },
+    get bulkDelayMs() {
+      return state.bulkDelayMs;
+    },
+    set bulkDelayMs(value: (body: string) => number) {
+      state.bulkDelayMs = value;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -126,12 +142,18 @@ export async function startEsProxy(target: string, port = 0, mode: ProxyMode = '
 interface BulkResponse {
   took: number;
   errors: boolean;
-  items: Record<string, { _index: string; _id: string; status: number }>[];
+  items: Record<string, { _index?: string; _id?: string; status: number }>[];
 }
 
 function answer(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' });
   response.end(JSON.stringify(body));
+}
+
+/** The action lines of a _bulk body of index/create pairs. */
+function actionLines(body: Buffer): string[] {
+  const lines = body.toString('utf8').split('\n').filter((l) => l.length > 0);
+  return lines.filter((_, i) => i % 2 === 0);
 }
 
 function read(request: IncomingMessage): Promise<Buffer> {

@@ -27,6 +27,7 @@ describe('the accounting-usage template set', () => {
       assert.equal(fields.get(field as string), type, field);
     }
     assert.equal((set.componentTemplates[0]?.template.settings?.index as Record<string, unknown>).auto_expand_replicas, '0-1');
+    assert.equal((set.componentTemplates[0]?.template.settings?.index as Record<string, unknown>).refresh_interval, '250ms', 'searchable within the end-to-end target (≤ 1 s)');
   });
 
   test('every field of the Avro schema has a mapping, so strict refuses only what the schema does not know', () => {

@@ -10,7 +10,9 @@ import { indexedTopic, indexedTopics } from '../../../../connectors/sinks/elasti
 import type { IncomingMessage } from '../../../../pipeline/bus/types.js';
 import { decodeOriginal, type DeadLetter } from '../../../../pipeline/dlq.js';
 import { isTallyError } from '../../../../pipeline/errors.js';
-import { esClient, eventually, testBus, testLog, uniqueName } from '../../../support/world.js';
+import { createEsClient } from '../../../../pipeline/elasticsearch/client.js';
+import { esClient, eventually, testBus, testConfig, testLog, uniqueName } from '../../../support/world.js';
+import { startEsProxy } from './es-proxy.js';
 import { encodeUsage, usageCodec, usageMessage, usageRecord, type UsageRecord } from './records.js';
 import { errors } from '@elastic/elasticsearch';
 
@@ -99,6 +101,46 @@ describe('sink elasticsearch on the real Kafka and Elasticsearch', { timeout: 18
     await client.indices.deleteIndexTemplate({ name: `${prefix}accounting-usage` }).catch(() => undefined);
     await client.cluster.deleteComponentTemplate({ name: `${prefix}accounting-usage-*` }).catch(() => undefined);
     await client.close();
+  });
+
+  test('several batches in flight: an id written again waits for its earlier batch, so the last record of every id wins; every offset committed', async () => {
+    const bus = testBus('kafkajs', [`kafka.topicPrefix=${uniqueName('sinkpipe')}.`]);
+    const topic = bus.topic('accounting.usage');
+    const admin = await bus.admin();
+    await admin.createTopics([{ topic, partitions: 1 }, { topic: bus.topic('dlq.accounting') }]);
+    await installIndexTemplates(client, { prefix, layout: 'monthly', topics: [accounting] });
+    const may = Date.UTC(2027, 4, 3);
+    const producer = await bus.producer();
+    // 30 rounds of the same 20 ids, one batch each, then 200 ids once (batches that overlap nothing)
+    for (let round = 0; round < 30; round += 1) {
+      await producer.send(Array.from({ length: 20 }, (_, i) => usageMessage(topic, usageRecord({ id: `pipe-${i}`, timestamp: may + i * 1000, comment: `round ${round}` }))));
+    }
+    await producer.send(Array.from({ length: 200 }, (_, i) => usageMessage(topic, usageRecord({ id: `once-${i}`, timestamp: may + i * 1000, comment: 'once' }))));
+    await producer.close();
+    // the bulk of round 28 is held back: round 29 must wait for it, or round 28 would land last
+    const proxy = await startEsProxy(testConfig().elasticsearch.url);
+    proxy.bulkDelayMs = (body) => (body.includes('"round 28"') ? 1500 : 0);
+    const sinkClient = createEsClient({ ...testConfig().elasticsearch, url: proxy.url });
+    const groupId = uniqueName('g');
+    const sink = await startElasticsearchSink({ bus, client: sinkClient, log: testLog, groupId, indexPrefix: prefix, topics: [accounting], maxBackoffMs: 1000, maxBatchMessages: 20, batchesInFlight: 4 });
+    try {
+      await eventually('all offsets committed', 90_000, async () => {
+        const offsets = await admin.groupOffsets(groupId, topic);
+        return offsets.every((o) => o.lag === 0 && Number(o.committed) === 800) ? true : undefined;
+      });
+      assert.ok(sink.stats.batches >= 40, `batches of at most 20 (${sink.stats.batches})`);
+      await client.indices.refresh({ index: `${prefix}accounting-usage-2027.05` });
+      const found = await client.search<{ id: string; comment: string }>({ index: `${prefix}accounting-usage-2027.05`, size: 500, query: { prefix: { id: 'pipe-' } } });
+      assert.equal(found.hits.hits.length, 20);
+      for (const hit of found.hits.hits) assert.equal(hit._source?.comment, 'round 29', `${hit._id} holds its last record`);
+      const { count } = await client.count({ index: `${prefix}accounting-usage-2027.05`, query: { prefix: { id: 'once-' } } });
+      assert.equal(count, 200);
+    } finally {
+      await sink.stop();
+      await sinkClient.close();
+      await proxy.close();
+      await admin.close();
+    }
   });
 
   test('Avro records indexed by id with their content; a replay overwrites; mapping conflicts, undecodable values and foreign schemas go to dlq.accounting; offsets committed', async () => {

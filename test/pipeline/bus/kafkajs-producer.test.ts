@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import { keyedPartitioner, murmur2, requestsOf } from '../../../pipeline/bus/kafkajs.js';
+import type { OutgoingRecord } from '../../../pipeline/bus/types.js';
+
+const partitions = (n: number) => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+
+test("keyedPartitioner picks kafkajs's DefaultPartitioner partition for every key, length and partition count", () => {
+  const reference = kafkajs.Partitioners.DefaultPartitioner();
+  const ours = keyedPartitioner();
+  const keys: (string | Buffer)[] = ['', 'a', 'ab', 'abc', 'abcd', 'host-1:/var/log/accounting.log', 'é✓ unicode key'];
+  for (let i = 0; i < 300; i += 1) keys.push(randomBytes(i % 41), randomBytes(1 + (i % 17)).toString('hex'));
+  for (const count of [1, 2, 3, 7, 12]) {
+    for (const key of keys) {
+      const args = { topic: 't', partitionMetadata: partitions(count), message: { key, value: 'v' } };
+      assert.equal(ours(args), reference(args), `key ${JSON.stringify(key.toString())} over ${count} partitions`);
+      assert.equal(ours(args), reference(args), 'the remembered key gives the same answer');
+    }
+  }
+  assert.equal(ours({ topic: 't', partitionMetadata: partitions(4), message: { key: 'k', value: 'v', partition: 3 } }), 3, 'an explicit partition wins');
+  const unkeyed = new Set(Array.from({ length: 20 }, () => ours({ topic: 't', partitionMetadata: partitions(2), message: { key: null, value: 'v' } })));
+  assert.deepEqual([...unkeyed].sort(), [0, 1], 'records without a key are spread round robin');
+});
+
+test('murmur2 matches the values the Java client gives', () => {
+  // org.apache.kafka.common.utils.Utils.murmur2 on these UTF-8 strings
+  assert.equal(murmur2(Buffer.from('21')), -973932308);
+  assert.equal(murmur2(Buffer.from('foobar')), -790332482);
+  assert.equal(murmur2(Buffer.from('a-little-bit-long-string')), -985981536);
+  assert.equal(murmur2(Buffer.from('abc')), 479470107);
+  assert.equal(murmur2(Buffer.from('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8')), -58897971);
+});
+
+test('requestsOf splits by count and by bytes, keeps the order per topic, and sends a lone oversized record alone', () => {
+  const kb = (topic: string, n: number): OutgoingRecord => ({ topic, key: `k${n}`, value: Buffer.alloc(1000, n % 256), headers: { 'tally-schema-fingerprint': 'f'.repeat(64) } });
+  const records = Array.from({ length: 2500 }, (_, i) => kb(i % 2 ? 'a' : 'b', i));
+  const requests = requestsOf(records, 10_000, 900_000);
+  assert.ok(requests.length >= 3, `2.5 MB in ${requests.length} request(s)`);
+  const sizes = requests.map((r) => r.flatMap((t) => t.messages).reduce((sum, m) => sum + (m.value as Buffer).length + 100, 0));
+  for (const size of sizes) assert.ok(size <= 900_000 + 100 * 1000, `a request of ≈ ${size} bytes`);
+  const keysOf = (topic: string) => requests.flatMap((r) => r.filter((t) => t.topic === topic).flatMap((t) => t.messages.map((m) => m.key)));
+  assert.deepEqual(keysOf('a'), records.filter((r) => r.topic === 'a').map((r) => r.key));
+  assert.deepEqual(keysOf('b'), records.filter((r) => r.topic === 'b').map((r) => r.key));
+  assert.equal(requestsOf(records.slice(0, 25), 10, 900_000).length, 3, 'by count: 25 records, 10 per request');
+  const big: OutgoingRecord = { topic: 'a', value: 'x'.repeat(2_000_000) };
+  const mixed = requestsOf([kb('a', 1), big, kb('a', 2)], 10_000, 900_000);
+  assert.deepEqual(mixed.map((r) => r[0]?.messages.length), [1, 1, 1]);
+  assert.equal(requestsOf([], 10, 10).length, 0);
+});
