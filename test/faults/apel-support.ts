@@ -279,7 +279,7 @@ export class FaultPipeline {
   /** The sink's /readyz status code (0 when it does not answer). */
   async readyz(): Promise<number> {
     try {
-      const response = await fetch(`http://127.0.0.1:${this.opsPort}/readyz`);
+      const response = await fetch(`http://127.0.0.1:${this.opsPort}/readyz`, { signal: AbortSignal.timeout(3000) });
       await response.arrayBuffer();
       return response.status;
     } catch {
