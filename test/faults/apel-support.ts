@@ -263,7 +263,7 @@ export class FaultPipeline {
   }
 
   /** cASO's SSM messenger's cloud message for one snapshot of every VM of the trial, as dirq adds it (no fsync); returns its element name. */
-  queueSnapshot(trial: TrialRecords, options: { record?: boolean } = {}): { name: string; body: string } {
+  queueSnapshot(trial: TrialRecords, options: { record?: boolean; cut?: (body: Buffer) => Buffer } = {}): { name: string; body: Buffer } {
     const records: string[] = [];
     for (const [uuid, walls] of trial.vms) {
       const wall = 3600 * (walls.length + 1);
@@ -271,8 +271,9 @@ export class FaultPipeline {
       const fields = Object.entries(casoVm(uuid, wall)).sort(([a], [b]) => (a < b ? -1 : 1));
       records.push(fields.map(([k, v]) => `${k}: ${v}`).join('\n'));
     }
-    const body = `APEL-cloud-message: v0.4\n${records.join('\n%%\n')}\n`;
-    const [name] = dirq.add(this.incoming, [Buffer.from(body)]);
+    const whole = Buffer.from(`APEL-cloud-message: v0.4\n${records.join('\n%%\n')}\n`);
+    const body = options.cut ? options.cut(whole) : whole;
+    const [name] = dirq.add(this.incoming, [body]);
     return { name: name ?? '', body };
   }
 
