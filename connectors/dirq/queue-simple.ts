@@ -351,21 +351,29 @@ export class QueueSimpleWriter {
     }
   }
 
-  /** mkdir with the configured mode and owner; true when this call created it. */
+  /** mkdir with the configured mode and owner (every directory it made, when recursive); true when this call created it. */
   private async makeDirectory(directory: string, recursive: boolean): Promise<boolean> {
+    const made: string[] = [];
     try {
       if (recursive) {
         const first = await mkdir(directory, { recursive: true, mode: this.options.directoryMode });
         if (first === undefined) return false;
+        for (let d = directory; ; d = path.dirname(d)) {
+          made.unshift(d);
+          if (d === first || path.dirname(d) === d) break;
+        }
       } else {
         await mkdir(directory, { mode: this.options.directoryMode });
+        made.push(directory);
       }
     } catch (error) {
       if (errno(error) === 'EEXIST') return false;
       throw error;
     }
-    await chmod(directory, this.options.directoryMode);
-    if (this.options.uid !== undefined || this.options.gid !== undefined) await chown(directory, this.options.uid ?? -1, this.options.gid ?? -1);
+    for (const d of made) {
+      await chmod(d, this.options.directoryMode);
+      if (this.options.uid !== undefined || this.options.gid !== undefined) await chown(d, this.options.uid ?? -1, this.options.gid ?? -1);
+    }
     return true;
   }
 }
