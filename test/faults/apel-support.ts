@@ -51,6 +51,8 @@ export interface Stage {
   /** SIGTERM or SIGKILL; resolves with the exit code (null when killed by a signal) */
   kill(signal: NodeJS.Signals): Promise<number | null>;
   running(): boolean;
+  /** it exited without being told to */
+  died(): boolean;
 }
 
 /** One VM of a trial: its snapshots' WallDuration in order, the last being the latest. */
@@ -156,11 +158,16 @@ export class FaultPipeline {
     const bus = createBus(testConfig([`kafka.topicPrefix=${topicPrefix}`]).kafka, testLog);
     const admin = await bus.admin();
     const pipeline = new FaultPipeline(options, dir, configFile, topicPrefix, indexPrefix, queue, incoming, files, groups, bus, admin, await freePort());
-    await pipeline.startStage('transform', ['transform'], /tally transform running/);
-    await pipeline.startStage('sink-elasticsearch', ['sink', 'elasticsearch'], /tally sink elasticsearch:/);
-    await pipeline.startSinkApel();
-    await pipeline.startStage('ship', ['ship'], /tally ship: .*caso/);
-    if (options.withApelQueue) await pipeline.startStage('apel-queue', ['apel-queue'], /tally apel-queue reading/);
+    try {
+      await pipeline.startStage('transform', ['transform'], /tally transform running/);
+      await pipeline.startStage('sink-elasticsearch', ['sink', 'elasticsearch'], /tally sink elasticsearch:/);
+      await pipeline.startSinkApel();
+      await pipeline.startStage('ship', ['ship'], /tally ship: .*caso/);
+      if (options.withApelQueue) await pipeline.startStage('apel-queue', ['apel-queue'], /tally apel-queue reading/);
+    } catch (error) {
+      await pipeline.stop();
+      throw error;
+    }
     pipeline.drainer = setInterval(() => pipeline.drainOnce(), 300);
     return pipeline;
   }
@@ -182,11 +189,14 @@ export class FaultPipeline {
     proc.stdout.on('data', keep);
     proc.stderr.on('data', keep);
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    let killed = false;
     const stage: Stage = {
       name,
       output: () => out,
       running: () => proc.exitCode === null && proc.signalCode === null,
+      died: () => !killed && (proc.exitCode !== null || proc.signalCode !== null),
       async kill(signal) {
+        killed = true;
         if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
         return exited;
       },
@@ -332,10 +342,15 @@ export class FaultPipeline {
   async recovered(since: number, timeoutMs = 90_000): Promise<number | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      for (const stage of this.stages.values()) if (stage.died()) throw new Error(`tally ${stage.name} exited by itself: ${stage.output().slice(-3000)}`);
       this.drainOnce();
       if (this.cloudComplete(this.trials) && (await this.lagZero().catch(() => false))) {
         const counts = await this.accountingCounts().catch(() => new Map<string, number>());
-        if (this.trials.every((t) => t.accounting.every((r) => counts.has(r)))) return Math.round((Date.now() - since) / 100) / 10;
+        if (this.trials.every((t) => t.accounting.every((r) => counts.has(r)))) {
+          const seconds = Math.round((Date.now() - since) / 100) / 10;
+          process.stdout.write(`# ${this.options.name} trial ${this.trials.length - 1}: caught up ${seconds} s after the fault\n`);
+          return seconds;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
