@@ -206,7 +206,7 @@ export class FaultPipeline {
       throw new Error(`tally ${args.join(' ')} exited with ${code} before it was ready: ${out.slice(-3000)}`);
     });
     early.catch(() => undefined);
-    await Promise.race([eventually(`tally ${args.join(' ')} ready`, 90_000, () => (ready.test(out) ? true : undefined)), early]);
+    await Promise.race([eventually(`tally ${args.join(' ')} ready`, 180_000, () => (ready.test(out) ? true : undefined)), early]);
     return stage;
   }
 
