@@ -46,7 +46,10 @@ describe('fault queue-element-truncated: an element of cASO\'s SSM queue cut sho
     }
     const counted = await pipeline.tally();
     const letters = await pipeline.deadLetters(['apel-message', 'accounting', 'caso-json']);
-    const cutKeys = new Map(cuts.map((c) => [c.toString('base64'), 0]));
+    // the empty cuts are alike: each key is expected as many times as it was cut
+    const expected = new Map<string, number>();
+    for (const c of cuts) expected.set(c.toString('base64'), (expected.get(c.toString('base64')) ?? 0) + 1);
+    const cutKeys = new Map([...expected.keys()].map((k) => [k, 0]));
     let validInDlq = 0;
     let withReason = 0;
     for (const letter of letters) {
@@ -58,7 +61,7 @@ describe('fault queue-element-truncated: an element of cASO\'s SSM queue cut sho
       cutKeys.set(key, (cutKeys.get(key) ?? 0) + 1);
       if (letter.reasons.some((r) => r.rule === 'whole-element' && /looks cut short/.test(r.message))) withReason += 1;
     }
-    const lettered = [...cutKeys.values()].filter((n) => n === 1).length;
+    const lettered = [...cutKeys].reduce((sum, [key, n]) => sum + (n === expected.get(key) ? n : 0), 0);
     Object.assign(result, { lost: counted.lost, doubled: counted.doubled, validInDlq });
     const sample = letters.find((l) => l.reasons.some((r) => r.rule === 'whole-element'))?.reasons[0]?.message ?? '';
     result.notes.push(
