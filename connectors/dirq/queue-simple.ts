@@ -50,9 +50,21 @@ export interface WriterOptions {
   randomDigit?: number;
   /** test seam: called after a `.tmp` is written and synced, before it is linked to its final name */
   onTemporaryWritten?: (temporaryPath: string) => void | Promise<void>;
+  /** called when the queue directory itself was missing and this writer created it again */
+  onQueueCreated?: (root: string) => void;
+}
+
+export interface StaleTemporaries {
+  /** `.tmp` files of dead writers of this host that were removed */
+  removed: string[];
+  /** `.tmp` files left alone: a live writer's, or dirq's own (plain `<name>.tmp`, purged by ssmsend after 300 s) */
+  kept: number;
 }
 
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
+
+/** `<14 hex>.<pid>.tmp`: this writer's temporary names carry the writing process, so a dead one's can be told from a live one's. */
+const OWNED_TEMPORARY_PATTERN = /^[0-9a-f]{14}\.(\d+)\.tmp$/;
 
 export class QueueSimple {
   constructor(readonly root: string) {}
@@ -242,7 +254,14 @@ export class QueueSimpleWriter {
       throw failed.reason;
     }
     const names: string[] = [];
-    for (const temporary of written) names.push(await this.publish(temporary, dirty));
+    for (const [i, temporary] of written.entries()) {
+      try {
+        names.push(await this.publish(temporary, dirty));
+      } catch (error) {
+        await Promise.all(written.slice(i).map((w) => unlink(w.path).catch(() => undefined)));
+        throw error;
+      }
+    }
     await Promise.all([...dirty].map((directory) => syncDirectory(directory)));
     return names;
   }
@@ -252,7 +271,7 @@ export class QueueSimpleWriter {
     const directoryPath = path.join(this.queue.root, directory);
     let temporary: string;
     for (;;) {
-      temporary = path.join(directoryPath, `${this.namer.next()}${TEMPORARY_SUFFIX}`);
+      temporary = path.join(directoryPath, `${this.namer.next()}.${process.pid}${TEMPORARY_SUFFIX}`);
       try {
         const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, this.options.fileMode);
         try {
@@ -271,12 +290,48 @@ export class QueueSimpleWriter {
         if (errno(error) === 'EEXIST') continue;
         if (errno(error) !== 'ENOENT') throw error;
         // the directory is new, or a purge removed it since (or the whole queue is gone): (re)create it and try again
-        if (await this.makeDirectory(this.queue.root, true)) dirty.add(path.dirname(this.queue.root));
+        if (await this.makeDirectory(this.queue.root, true)) {
+          dirty.add(path.dirname(this.queue.root));
+          this.options.onQueueCreated?.(this.queue.root);
+        }
         if (await this.makeDirectory(directoryPath, false)) dirty.add(this.queue.root);
       }
     }
     await this.options.onTemporaryWritten?.(temporary);
     return { directory, path: temporary };
+  }
+
+  /**
+   * Removes the `.tmp` files a writer of this host left when it was killed (its pid is in the name
+   * and no longer runs), so they never linger until ssmsend's purge. A live writer's are kept.
+   */
+  async removeStaleTemporaries(): Promise<StaleTemporaries> {
+    const outcome: StaleTemporaries = { removed: [], kept: 0 };
+    for (const directory of await this.queue.directories()) {
+      let names: string[];
+      try {
+        names = await readdir(path.join(this.queue.root, directory));
+      } catch (error) {
+        if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') continue;
+        throw error;
+      }
+      for (const name of names) {
+        if (!name.endsWith(TEMPORARY_SUFFIX)) continue;
+        const pid = Number(OWNED_TEMPORARY_PATTERN.exec(name)?.[1] ?? Number.NaN);
+        if (!Number.isInteger(pid) || pid === process.pid || processRuns(pid)) {
+          outcome.kept += 1;
+          continue;
+        }
+        const file = path.join(this.queue.root, directory, name);
+        try {
+          await unlink(file);
+          outcome.removed.push(file);
+        } catch (error) {
+          if (errno(error) !== 'ENOENT') throw error;
+        }
+      }
+    }
+    return outcome;
   }
 
   /** link() never replaces an existing name (rename would): EEXIST means pick the next name. */
@@ -296,22 +351,39 @@ export class QueueSimpleWriter {
     }
   }
 
-  /** mkdir with the configured mode and owner; true when this call created it. */
+  /** mkdir with the configured mode and owner (every directory it made, when recursive); true when this call created it. */
   private async makeDirectory(directory: string, recursive: boolean): Promise<boolean> {
+    const made: string[] = [];
     try {
       if (recursive) {
         const first = await mkdir(directory, { recursive: true, mode: this.options.directoryMode });
         if (first === undefined) return false;
+        for (let d = directory; ; d = path.dirname(d)) {
+          made.unshift(d);
+          if (d === first || path.dirname(d) === d) break;
+        }
       } else {
         await mkdir(directory, { mode: this.options.directoryMode });
+        made.push(directory);
       }
     } catch (error) {
       if (errno(error) === 'EEXIST') return false;
       throw error;
     }
-    await chmod(directory, this.options.directoryMode);
-    if (this.options.uid !== undefined || this.options.gid !== undefined) await chown(directory, this.options.uid ?? -1, this.options.gid ?? -1);
+    for (const d of made) {
+      await chmod(d, this.options.directoryMode);
+      if (this.options.uid !== undefined || this.options.gid !== undefined) await chown(d, this.options.uid ?? -1, this.options.gid ?? -1);
+    }
     return true;
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errno(error) === 'EPERM';
   }
 }
 

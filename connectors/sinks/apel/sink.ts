@@ -11,6 +11,7 @@ import { ApelBatcher, type SealedBatch } from './batcher.js';
 import { resolveApelSinkConfig, type ApelSinkConfig, type ApelSinkConfigInput } from './config.js';
 import { assemble } from './render/framing.js';
 import { framingsByType, messageTypeOfTopic, renderRecord, type RenderOptions } from './render/message-types.js';
+import { describeWriteFault, type WriteFault } from './write-fault.js';
 
 export interface ApelSinkStats {
   /** records rendered and batched */
@@ -33,6 +34,14 @@ export interface ApelSinkStats {
   /** batched records dropped at a rebalance (Kafka delivers them again) */
   droppedOnRebalance: number;
   byType: Record<string, { records: number; messages: number }>;
+  /** records batched or being written, not yet on disk */
+  unwritten: number;
+  /** failed attempts to write into the queue, all told */
+  writeFailures: number;
+  /** the write failing right now, if one is: what, since when (epoch ms), how many attempts */
+  failing?: WriteFault & { sinceMs: number; attempts: number };
+  /** `.tmp` files of killed writers removed at start */
+  staleTemporariesRemoved: number;
 }
 
 export interface ApelSinkOptions {
@@ -43,7 +52,7 @@ export interface ApelSinkOptions {
   topics?: TopicsConfig;
   fromBeginning?: boolean;
   /** test seam passed to the queue writer */
-  writerHooks?: Pick<WriterOptions, 'onTemporaryWritten'>;
+  writerHooks?: Pick<WriterOptions, 'onTemporaryWritten' | 'randomDigit'>;
 }
 
 export interface ApelSink {
@@ -52,6 +61,8 @@ export interface ApelSink {
   stats(): ApelSinkStats;
   /** seal every open message and wait until all are on disk */
   flush(): Promise<void>;
+  /** the write progress for /readyz: position moves with every message written; failures since then are pending work */
+  writeProgress(): { key: string; position: number; pending: number; failures: number };
   /** stop consuming, write what is batched, commit, leave the group; gives up a failing write after timeoutMs (its records come again) */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -72,6 +83,7 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
   const config = 'fileMode' in options.config && typeof options.config.fileMode === 'number' ? (options.config as ApelSinkConfig) : resolveApelSinkConfig(options.config);
   const renderOptions: RenderOptions = { zeroDurationsAsOne: config.zeroDurationsAsOne, ipRecordUuid: config.ipRecordUuid };
   const writer = new QueueSimpleWriter(config.path, {
+    onQueueCreated: (root) => log.warn({ path: root }, `the APEL outgoing queue ${root} was missing and was created again (mode ${config.directoryMode.toString(8)}${config.uid !== undefined ? `, owner ${config.uid}` : ''}${config.gid !== undefined ? `, group ${config.gid}` : ''}); messages that were in it before it went are not in it now: check who removed it and that ssmsend's sender.cfg [messaging] path is this directory`),
     granularitySeconds: config.granularitySeconds,
     fileMode: config.fileMode,
     directoryMode: config.directoryMode,
@@ -80,7 +92,15 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
     ...options.writerHooks,
   });
   const batcher = new ApelBatcher<IncomingMessage>({ maxRecords: config.maxRecordsPerMessage, maxBytes: config.maxMessageBytes }, framingsByType);
-  const stats: ApelSinkStats = { records: 0, written: 0, messages: 0, bytes: 0, superseded: 0, deadLettered: 0, skipped: {}, transliterated: 0, retries: 0, droppedOnRebalance: 0, byType: {} };
+  const stats: ApelSinkStats = { records: 0, written: 0, messages: 0, bytes: 0, superseded: 0, deadLettered: 0, skipped: {}, transliterated: 0, retries: 0, droppedOnRebalance: 0, byType: {}, unwritten: 0, writeFailures: 0, staleTemporariesRemoved: 0 };
+  try {
+    const stale = await writer.removeStaleTemporaries();
+    stats.staleTemporariesRemoved = stale.removed.length;
+    if (stale.removed.length) log.warn({ path: config.path, removed: stale.removed }, `removed ${stale.removed.length} half-written .tmp file(s) of an earlier sink that was killed; their records were never committed and come again from Kafka`);
+  } catch (error) {
+    const fault = describeWriteFault(error, config.path);
+    log.warn({ ...fault }, `could not look for half-written .tmp files of a killed sink in ${config.path} (${fault.errno}: ${fault.message}); ssmsend's purge removes them after 300 s`);
+  }
   const logicalOf = new Map(config.topics.map((t) => [bus.topic(t), t]));
   if (options.topics) await ensureTopics(bus, options.topics, [...config.topics, ...[...deadLetterKinds].map(deadLetterTopic)]);
   if (config.topics.includes('cloud.energy')) log.warn('cloud.energy is consumed but has no APEL message (cASO\'s SSM messenger refuses energy records too): its records are acknowledged and counted as skipped, not sent');
@@ -91,6 +111,7 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
   consumer.on('assigned', (partitions) => {
     const dropped = batcher.clear();
     stats.droppedOnRebalance += dropped;
+    stats.unwritten -= dropped;
     log.info({ partitions: partitions.length, groupId: config.groupId, dropped }, 'partitions assigned');
   });
 
@@ -118,11 +139,45 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
     }
   };
 
+  /**
+   * Writes into the queue until done (or the stop deadline): a failure is logged with the path, the
+   * errno and the remedy (an error when it starts, then a warning per retry, an info line when it
+   * clears), shows in stats().failing and in writeProgress() for /readyz, and is retried with backoff.
+   */
+  const persistWrite = async (what: string, attempt: () => Promise<void>): Promise<boolean> => {
+    let backoff = config.retryInitialMs;
+    for (;;) {
+      try {
+        await attempt();
+        if (stats.failing) {
+          log.info({ path: config.path, errno: stats.failing.errno, attempts: stats.failing.attempts, failedForMs: Date.now() - stats.failing.sinceMs }, `writing into ${config.path} works again after ${stats.failing.attempts} failed attempt(s) over ${Math.round((Date.now() - stats.failing.sinceMs) / 1000)} s (${stats.failing.errno}); nothing was committed meanwhile`);
+          delete stats.failing;
+        }
+        return true;
+      } catch (error) {
+        const fault = describeWriteFault(error, config.path);
+        const first = stats.failing === undefined || stats.failing.errno !== fault.errno;
+        stats.failing = { ...fault, sinceMs: stats.failing?.sinceMs ?? Date.now(), attempts: (stats.failing?.attempts ?? 0) + 1 };
+        stats.writeFailures += 1;
+        if (Date.now() >= giveUpAt) {
+          log.error({ ...fault }, `${what} failed (${fault.errno} on ${fault.path}) and the sink is stopping: its records stay uncommitted in Kafka and come again on the next run`);
+          return false;
+        }
+        stats.retries += 1;
+        const fields = { path: fault.path, queue: config.path, errno: fault.errno, attempt: stats.failing.attempts, backoffMs: backoff, remedy: fault.remedy };
+        if (first) log.error(fields, `cannot write APEL messages into ${config.path}: ${fault.errno} on ${fault.path} (${fault.message}). ${fault.remedy}. Nothing is committed past the last message on disk; the sink retries with backoff (up to ${config.retryMaxMs} ms) and goes on by itself once that is fixed`);
+        else log.warn(fields, `${what} still failing (${fault.errno} on ${fault.path}, attempt ${stats.failing.attempts}); retrying in ${backoff} ms`);
+        await sleep(backoff);
+        backoff = Math.min(config.retryMaxMs, backoff * 2);
+      }
+    }
+  };
+
   const writeBatches = async (batches: Batch[]): Promise<void> => {
     const full = batches.filter((b) => b.texts.length > 0);
     const bodies = full.map((b) => Buffer.from(assemble(framingsByType[b.type] ?? unknownType(b.type), b.texts), 'latin1'));
     let names: string[] = [];
-    const ok = await persist(`writing ${full.length} APEL message(s) to ${config.path}`, async () => {
+    const ok = await persistWrite(`writing ${full.length} APEL message(s) to ${config.path}`, async () => {
       names = await writer.add(bodies);
     });
     if (!ok) return;
@@ -137,6 +192,7 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
     }
     for (const batch of batches) {
       stats.superseded += batch.superseded;
+      stats.unwritten -= batch.texts.length + batch.superseded;
       for (const message of batch.messages) consumer.done(message);
     }
   };
@@ -203,6 +259,7 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
         if (latestVersion.size > maxRememberedVersions) latestVersion.delete(latestVersion.keys().next().value as string);
       }
       stats.records += 1;
+      stats.unwritten += 1;
       sealed.push(...batcher.add(type.type, { id, text, partition: message.partition, offset: BigInt(message.offset), ...(version !== undefined ? { version } : {}), message }, Date.now()));
     }
     if (letters.length) {
@@ -231,6 +288,7 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
     config,
     consumer,
     stats: () => structuredClone(stats),
+    writeProgress: () => ({ key: config.path, position: stats.messages, pending: Math.max(0, stats.unwritten), failures: stats.writeFailures }),
     async flush() {
       await enqueueWrite(batcher.drain());
       await chain;

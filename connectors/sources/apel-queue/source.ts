@@ -8,6 +8,7 @@ import type { Logger } from '../../../pipeline/log.js';
 import { deadLetterTopic, rawTopic } from '../../../pipeline/topics.js';
 import { elementTimeMs } from '../../dirq/names.js';
 import { QueueSimple, type PurgeOutcome } from '../../dirq/queue-simple.js';
+import { truncation } from './complete.js';
 import { resolveApelQueueConfig, type ApelQueueSourceConfig, type ApelQueueSourceConfigInput } from './config.js';
 import { emptyPassCounters, lockInOrder, type LockedElement, type PassCounters } from './queue.js';
 
@@ -103,6 +104,11 @@ export async function startApelQueueSource(input: ApelQueueSourceConfigInput | u
     } catch {
       const prepared = letter(locked, { code: 'RECORD_UNPARSABLE', rule: 'utf-8', message: `${origin(locked)} is not valid UTF-8 (${locked.bytes.length} bytes); APEL messages are ASCII` }, locked.bytes, false);
       return prepared.bytes <= config.maxRecordBytes ? prepared : setAside(locked, `${origin(locked)} is not valid UTF-8 and too large (${locked.bytes.length} bytes) to carry whole in a dead letter`);
+    }
+    const cut = truncation(text);
+    if (cut !== undefined) {
+      const prepared = letter(locked, { code: 'RECORD_UNPARSABLE', rule: 'whole-element', message: `${origin(locked)} looks cut short: ${cut} (${locked.bytes.length} bytes). Its writer probably died while writing it (dirq does not fsync); the original bytes are here, the rest of the queue is read on` }, locked.bytes, false);
+      return prepared.bytes <= config.maxRecordBytes ? prepared : setAside(locked, `${origin(locked)} looks cut short (${cut}) and is too large to carry whole in a dead letter`);
     }
     const timeMs = elementTimeMs(locked.element.slice(9));
     const envelope = buildEnvelope({ message: text, inputType: 'apel-queue', path: locked.path, ...(timeMs !== undefined ? { timestamp: new Date(timeMs) } : {}) });

@@ -34,6 +34,8 @@ export interface FileTailConfig {
   cleanRemoved: boolean;
   registryPath: string;
   registryFlushMs: number;
+  /** a registry with no usable version (main and backup damaged): `reread` every file from its start (duplicates, no loss), or `refuse` to start */
+  corruptRegistry: 'reread' | 'refuse';
   batchMaxLines: number;
   /** summed value bytes per send (the broker refuses a per-partition batch over message.max.bytes, 1 MB by default) */
   batchMaxBytes: number;
@@ -88,6 +90,7 @@ export const fileTailConfigSchema = {
     cleanRemoved: { type: 'boolean', default: true },
     registryPath: { type: 'string', minLength: 1 },
     registryFlushMs: ms(0, 1000),
+    corruptRegistry: { enum: ['reread', 'refuse'], default: 'reread' },
     batchMaxLines: { type: 'integer', minimum: 1, default: 2048 },
     batchMaxBytes: { type: 'integer', minimum: 1024, default: 900_000 },
     lingerMs: ms(0, 20),

@@ -81,7 +81,11 @@ interface RegistryFile {
   files: CursorState[];
 }
 
-export type RegistryOrigin = 'main' | 'backup' | 'new';
+/** where the offsets came from: the file, its backup, nothing yet, or nothing usable (every file read again from its start) */
+export type RegistryOrigin = 'main' | 'backup' | 'new' | 'reset';
+
+/** a registry with no usable version: read every file again from its start (duplicates, never a loss), or refuse to start */
+export type CorruptRegistryPolicy = 'reread' | 'refuse';
 
 export interface LoadedRegistry {
   cursors: Cursor[];
@@ -108,11 +112,14 @@ export class Registry {
   }
 
   /** Load (falling back to `.bak` with a logged warning) and take the lock. */
-  static async open(file: string, log: Logger): Promise<{ registry: Registry; loaded: LoadedRegistry }> {
+  static async open(file: string, log: Logger, policy: CorruptRegistryPolicy = 'reread'): Promise<{ registry: Registry; loaded: LoadedRegistry }> {
     await mkdir(path.dirname(file), { recursive: true });
     await takeLock(file);
     try {
-      const loaded = await loadRegistry(file);
+      const loaded = await loadRegistry(file, policy);
+      if (loaded.origin === 'reset') {
+        log.error({ registry: file, problem: loaded.problem, movedTo: loaded.movedTo }, `file registry ${file} has no usable version (${loaded.problem}); the damaged file(s) were moved to ${loaded.movedTo ?? '(nothing to move)'}. Every matched file is read again from its start, the last point known safe: lines sent before are sent again (duplicates, absorbed downstream by deterministic ids), none is lost. Set corruptRegistry: refuse to stop instead`);
+      }
       if (loaded.origin === 'backup') {
         log.warn({ registry: file, problem: loaded.problem, movedTo: loaded.movedTo }, `file registry ${file} is unusable (${loaded.problem}); continuing from its backup ${file}.bak: lines acknowledged after that backup was written will be sent again (duplicates, absorbed downstream by deterministic ids)`);
       } else if (loaded.origin === 'new') log.info({ registry: file }, 'no file registry yet: every matched file is read from its start');
@@ -179,24 +186,40 @@ export class Registry {
   }
 }
 
-/** Read the registry: the main file, else its backup; both unusable is an error, never a silent fresh start. */
-export async function loadRegistry(file: string): Promise<LoadedRegistry> {
+/**
+ * Read the registry: the main file, else its backup. Both unusable is never a silent fresh start:
+ * with policy `reread` (the default) every file is read again from its start, said loudly, the
+ * damaged files kept aside; with `refuse` it is an error.
+ */
+export async function loadRegistry(file: string, policy: CorruptRegistryPolicy = 'refuse'): Promise<LoadedRegistry> {
   const main = await readState(file);
   if (main.ok) return { cursors: main.files.map((s) => new Cursor(s)), origin: 'main' };
   if (main.missing) {
     const backup = await readState(`${file}.bak`);
     if (backup.ok) return { cursors: backup.files.map((s) => new Cursor(s)), origin: 'backup', problem: 'the file is missing but its backup exists (delete both to read every file again)' };
     if (backup.missing) return { cursors: [], origin: 'new' };
+    if (policy === 'reread') return { cursors: [], origin: 'reset', problem: `the file is missing and its backup is unusable (${backup.problem})`, movedTo: await moveAside(`${file}.bak`) };
     throw new RegistryCorruptError(`file registry ${file} is missing and its backup ${file}.bak is unusable (${backup.problem}); refusing to re-read every file. Restore a registry, or delete ${file}.bak to read every matched file from its start`, { file, backupProblem: backup.problem });
   }
   const backup = await readState(`${file}.bak`);
   if (!backup.ok) {
     const why = backup.missing ? 'there is no backup' : `its backup is unusable too (${backup.problem})`;
+    if (policy === 'reread') {
+      const movedTo = await moveAside(file);
+      if (!backup.missing) await moveAside(`${file}.bak`);
+      return { cursors: [], origin: 'reset', problem: `${main.problem}; ${why}`, movedTo };
+    }
     throw new RegistryCorruptError(`file registry ${file} is unusable (${main.problem}) and ${why}; refusing to guess offsets or re-read every file. Fix or restore the registry, or delete it (and ${file}.bak) to read every matched file from its start`, { file, problem: main.problem, backupProblem: backup.missing ? 'missing' : backup.problem });
   }
+  const movedTo = await moveAside(file);
+  return { cursors: backup.files.map((s) => new Cursor(s)), origin: 'backup', problem: main.problem, movedTo };
+}
+
+/** A damaged registry file is kept for inspection, never overwritten or made the backup. */
+async function moveAside(file: string): Promise<string> {
   const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   await rename(file, movedTo);
-  return { cursors: backup.files.map((s) => new Cursor(s)), origin: 'backup', problem: main.problem, movedTo };
+  return movedTo;
 }
 
 type ReadResult = { ok: true; files: CursorState[] } | { ok: false; missing: boolean; problem: string };

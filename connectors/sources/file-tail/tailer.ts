@@ -59,7 +59,7 @@ const now = (): string => new Date().toISOString();
 export async function startFileTail(input: FileTailConfigInput | FileTailConfig, deps: FileTailDeps): Promise<FileTail> {
   const config = resolveFileTailConfig(input);
   const log = deps.log.child({ component: 'file-tail', kind: config.kind });
-  const { registry, loaded } = await Registry.open(config.registryPath, log);
+  const { registry, loaded } = await Registry.open(config.registryPath, log, config.corruptRegistry);
   let producer: Producer;
   try {
     producer = deps.producer ?? (await deps.bus.producer());

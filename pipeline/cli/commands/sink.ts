@@ -66,6 +66,8 @@ async function runApelSink(command: Command, queuePath: string | undefined): Pro
   process.stdout.write(`tally sink apel: ${sink.config.topics.map((t) => bus.topic(t)).join(', ')} → ${sink.config.path} (APEL messages, at most ${sink.config.maxRecordsPerMessage} records each), consumer group ${sink.config.groupId}\n`);
   ops.started({
     consumer: { bus, groupId: sink.config.groupId, topics: sink.config.topics.map((t) => bus.topic(t)), consumer: sink.consumer },
+    // a queue write failing (disk full, permissions, the directory gone) holds records off disk: /readyz says so after ops.stallTimeoutMs
+    probes: [{ name: 'apel-queue-writes', sample: () => [sink.writeProgress()] }],
     counts: () => {
       const s = sink.stats();
       const skipped = Object.values(s.skipped).reduce((a, b) => a + b, 0);

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,4 +124,19 @@ describe('QueueSimpleWriter', () => {
     assert.equal(dirq.drain(root).at(-1)?.body.toString(), 'b');
     assert.equal(again.length, 1);
   });
+});
+
+test('removeStaleTemporaries: a dead writer\'s .tmp (its pid in the name) goes, a live one\'s and dirq\'s own stay', async () => {
+  const root = await tempQueue();
+  const dir = path.join(root, '00000000');
+  await mkdir(dir, { recursive: true });
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  await writeFile(path.join(dir, `0123456789abc0.${dead}.tmp`), 'half');
+  await writeFile(path.join(dir, `0123456789abc1.${process.pid}.tmp`), 'mine, being written');
+  await writeFile(path.join(dir, '0123456789abc2.tmp'), "dirq's own");
+  const writer = new QueueSimpleWriter(root, { granularitySeconds: 60, fileMode: 0o664, directoryMode: 0o775 });
+  const outcome = await writer.removeStaleTemporaries();
+  assert.deepEqual(outcome.removed, [path.join(dir, `0123456789abc0.${dead}.tmp`)]);
+  assert.equal(outcome.kept, 2);
+  assert.deepEqual((await readdir(dir)).sort(), [`0123456789abc1.${process.pid}.tmp`, '0123456789abc2.tmp']);
 });

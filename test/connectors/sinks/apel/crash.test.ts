@@ -72,7 +72,8 @@ describe('tally sink apel killed with SIGKILL', { timeout: 240_000 }, () => {
     assert.equal(await exited(second), 0);
     const records = cloudRecords(queue, 100);
     assert.deepEqual(records.map((r) => r.VMUUID).sort(), Array.from({ length: 150 }, (_, i) => uuid(i)).sort(), 'every record once');
-    assert.ok((await readdir(path.dirname(temporary ?? ''))).includes(path.basename(temporary ?? '')), 'the dead run\'s .tmp is still there, ignored');
+    assert.ok(!(await readdir(path.dirname(temporary ?? ''))).includes(path.basename(temporary ?? '')), 'the dead run\'s .tmp (its pid in the name, no longer running) was removed by the restarted sink');
+    assert.deepEqual((await readdir(path.dirname(temporary ?? ''))).filter((n) => n.endsWith('.tmp')), [], 'no .tmp left at all');
   });
 
   test('killed at a random moment of a stream, restarted: every element whole, no record lost', async () => {

@@ -74,16 +74,40 @@ test('a truncated registry falls back to the backup, says so, and keeps the corr
   await reopened.registry.close();
 });
 
-test('a corrupt registry without a usable backup is an error, never a silent re-read of everything', async () => {
+test('a corrupt registry without a usable backup is an error with corruptRegistry: refuse, never a silent re-read of everything', async () => {
   const file = await tmp();
   const { registry } = await Registry.open(file, testLog);
   registry.add(cursor('3', 10));
   await registry.flush();
   await registry.close();
   await writeFile(file, '{"version":1,"files":[{"id":"3","dev":1');
-  await assert.rejects(Registry.open(file, testLog), (error: unknown) => error instanceof RegistryCorruptError && /unusable .* there is no backup; refusing/.test(error.message));
+  await assert.rejects(Registry.open(file, testLog, 'refuse'), (error: unknown) => error instanceof RegistryCorruptError && /unusable .* there is no backup; refusing/.test(error.message));
   await writeFile(file, JSON.stringify({ version: 1, files: [{ id: '3', dev: 1, ino: 3, path: '/x', fingerprint: fp, fingerprintBytes: 1, offset: -5, seq: 1, updated: '' }] }));
-  await assert.rejects(Registry.open(file, testLog), /entry 0 has an invalid offset/);
+  await assert.rejects(Registry.open(file, testLog, 'refuse'), /entry 0 has an invalid offset/);
+});
+
+test('a registry and its backup both damaged (the default, reread): it starts, says so loudly, keeps both aside, and every file is read from its start', async () => {
+  const file = await tmp();
+  const { registry } = await Registry.open(file, testLog);
+  registry.add(cursor('3', 10));
+  await registry.flush();
+  registry.touch();
+  await registry.flush();
+  await registry.close();
+  await writeFile(file, '{"version":1,"files":[{"id":"3","dev":1');
+  await writeFile(`${file}.bak`, Buffer.from([0x00, 0xff, 0x7b]));
+  const errors: string[] = [];
+  const log = Object.assign(Object.create(testLog), { error: (_o: unknown, m: string) => errors.push(m), warn: () => undefined, info: () => undefined, child: () => log });
+  const reopened = await Registry.open(file, log);
+  assert.equal(reopened.loaded.origin, 'reset');
+  assert.deepEqual(reopened.registry.all(), [], 'no offsets: every file from its start, nothing skipped');
+  assert.match(reopened.loaded.problem ?? '', /not valid JSON .* its backup is unusable too/);
+  assert.match(errors.join('\n'), /no usable version .* read again from its start/);
+  assert.ok(reopened.loaded.movedTo && (await readFile(reopened.loaded.movedTo, 'utf8')).startsWith('{"version":1'), 'the damaged file is kept aside');
+  reopened.registry.add(cursor('4', 1));
+  await reopened.registry.flush();
+  assert.equal(JSON.parse(await readFile(file, 'utf8')).files[0].id, '4', 'a fresh registry is written');
+  await reopened.registry.close();
 });
 
 test('a registry is used by one tailer at a time; a dead owner\'s lock is taken over', async () => {
