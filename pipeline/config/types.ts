@@ -44,6 +44,9 @@ export interface HttpConfig {
   maxHeaderBytes: number;
   maxConcurrentRequests: number;
   retryAfterSeconds: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   bearerToken?: string;
   bearerTokenFile?: string;
   tls?: { certFile: string; keyFile: string; caFile?: string; clientCertificates: 'none' | 'optional' | 'required' };

@@ -3,11 +3,13 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Bus, Producer } from '../../../pipeline/bus/types.js';
 import { buildEnvelope } from '../../../pipeline/envelope.js';
 import { isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
+import { optionalPeerProblem } from '../beats/tls.js';
 import { parseBody } from './body.js';
 import { bearerToken, type HttpSourceConfig } from './config.js';
 
@@ -15,7 +17,29 @@ export interface HttpSource {
   port: number;
   url: string;
   close(): Promise<void>;
-  stats(): { accepted: number; rejected: number; busy: number };
+  stats(): HttpStats;
+}
+
+export interface HttpStats {
+  accepted: number;
+  rejected: number;
+  busy: number;
+  /** connections closed for a broken or too slow request (timeouts, header overflow, bad HTTP) */
+  clientErrors: number;
+  /** TLS clients refused (no, untrusted or expired certificate) */
+  tlsRefused: number;
+}
+
+/** What a client error means, and the answer to give before closing (none when the socket is already unusable). */
+function clientErrorAnswer(code: string | undefined): { status: number; reason: string } {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'the request did not arrive in time (headersTimeoutMs / requestTimeoutMs)' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: 'the request headers are over maxHeaderBytes' };
+    default:
+      return { status: 400, reason: `the request is not valid HTTP (${code ?? 'parse error'})` };
+  }
 }
 
 class BodyTooLarge extends Error {}
@@ -53,7 +77,7 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
   const producer = context.producer ?? (await bus.producer());
   const token = bearerToken(config);
   const expected = token ? digest(token) : undefined;
-  const counters = { accepted: 0, rejected: 0, busy: 0 };
+  const counters: HttpStats = { accepted: 0, rejected: 0, busy: 0, clientErrors: 0, tlsRefused: 0 };
   let active = 0;
 
   const send = (response: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
@@ -67,7 +91,8 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
     if (request.method === 'GET' && url.pathname === '/healthz') return send(response, 200, { status: 'ok' });
     if (expected) {
       const header = request.headers.authorization ?? '';
-      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      // the scheme is case-insensitive (RFC 9110); the token is compared only through digests
+      const given = /^bearer /i.test(header) ? header.slice(7).trim() : '';
       // compare digests of equal length so the time taken says nothing about the token
       if (!timingSafeEqual(digest(given), expected)) {
         request.resume();
@@ -134,7 +159,14 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
       send(response, 500, { error: 'internal error' });
     });
   };
-  const serverOptions = { maxHeaderSize: config.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 15_000 };
+  const serverOptions = {
+    maxHeaderSize: config.maxHeaderBytes,
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // node checks the two timeouts only this often (30 s by default): a short timeout needs a short check
+    connectionsCheckingInterval: Math.max(5, Math.min(1000, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4))),
+  };
   const server = config.tls
     ? https.createServer(
         {
@@ -148,6 +180,29 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
         listener,
       )
     : http.createServer(serverOptions, listener);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    counters.clientErrors += 1;
+    const { status, reason } = clientErrorAnswer(error.code);
+    const remote = socket as Duplex & { remoteAddress?: string; remotePort?: number };
+    log.warn({ client: `${remote.remoteAddress ?? 'unknown'}:${remote.remotePort ?? 0}`, code: error.code, reason }, `closing http connection: ${reason}`);
+    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: reason })}\n`);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+  if (config.tls) {
+    const mode = config.tls.clientCertificates;
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const problem = mode === 'optional' ? optionalPeerProblem(socket) : undefined;
+      if (!problem) return;
+      counters.tlsRefused += 1;
+      log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, reason: problem }, `refusing http client: ${problem}`);
+      socket.destroy();
+    });
+    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      counters.tlsRefused += 1;
+      const why = socket.authorizationError ? `client certificate not trusted: ${String(socket.authorizationError)}` : `TLS handshake failed: ${error.message.trim()}`;
+      log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, reason: why }, `refusing http client: ${why}`);
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
