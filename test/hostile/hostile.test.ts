@@ -144,7 +144,7 @@ describe('hostile inputs against the real stages under --max-old-space-size=256 
       alive[name] = stage.alive();
       peaks[name] = stage.alive() ? stage.peakRssMb() : Number.NaN;
     }
-    process.stdout.write(`# hostile: ${cases.length} cases; peak RSS (MB) under --max-old-space-size=${heapLimitMb}: ${JSON.stringify(Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)])))}\n`);
+    process.stdout.write(`hostile: ${cases.length} cases; peak RSS (MB) under --max-old-space-size=${heapLimitMb}: ${JSON.stringify(Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)])))}\n`);
   });
 
   after(async () => {
