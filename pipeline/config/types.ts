@@ -43,6 +43,7 @@ export interface HttpConfig {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   maxConcurrentRequests: number;
+  maxInFlightBytes: number;
   retryAfterSeconds: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;

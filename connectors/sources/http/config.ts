@@ -11,6 +11,8 @@ export interface HttpSourceConfig {
   maxHeaderBytes: number;
   /** requests being written to Kafka at once before new ones get 503 */
   maxConcurrentRequests: number;
+  /** body bytes all requests in flight may hold together before new ones get 503 (maxConcurrentRequests × maxBodyBytes would be 640 MB by default) */
+  maxInFlightBytes: number;
   retryAfterSeconds: number;
   /** a request's headers must all arrive within this (slow-loris guard; node's headersTimeout) */
   headersTimeoutMs: number;
@@ -31,6 +33,7 @@ export const defaultHttpSourceConfig: HttpSourceConfig = {
   maxBodyBytes: 10 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
   maxConcurrentRequests: 64,
+  maxInFlightBytes: 64 * 1024 * 1024,
   retryAfterSeconds: 1,
   headersTimeoutMs: 15_000,
   requestTimeoutMs: 60_000,

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Bus, Producer } from '../../../pipeline/bus/types.js';
 import { buildEnvelope } from '../../../pipeline/envelope.js';
-import { isTallyError, messageOf } from '../../../pipeline/errors.js';
+import { isTallyError, messageOf, TallyError } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { optionalPeerProblem } from '../beats/tls.js';
 import { parseBody } from './body.js';
@@ -43,21 +43,35 @@ function clientErrorAnswer(code: string | undefined): { status: number; reason: 
 }
 
 class BodyTooLarge extends Error {}
+class OverBudget extends Error {}
 
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+/** Body bytes held by all requests together (read, parsed, being sent): the memory bound across concurrent requests. */
+interface BodyBudget {
+  used: number;
+  max: number;
+}
+
+/** The body, counted against its own limit and the server-wide budget as it arrives; `held` says how much this request holds. */
+function readBody(request: IncomingMessage, limit: number, budget: BodyBudget, held: { bytes: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length'] ?? 'NaN');
     if (Number.isFinite(declared) && declared > limit) {
       reject(new BodyTooLarge());
       return;
     }
+    if (Number.isFinite(declared) && budget.used + declared > budget.max) {
+      reject(new OverBudget());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      budget.used += chunk.length;
+      held.bytes += chunk.length;
+      if (size > limit || budget.used > budget.max) {
         request.removeAllListeners('data');
-        reject(new BodyTooLarge());
+        reject(size > limit ? new BodyTooLarge() : new OverBudget());
         return;
       }
       chunks.push(chunk);
@@ -74,11 +88,13 @@ function digest(text: string): Buffer {
 /** HTTP ingest: 2xx only after Kafka acknowledged every event of the request. */
 export async function startHttpSource(config: HttpSourceConfig, context: { bus: Bus; log: Logger; producer?: Producer }): Promise<HttpSource> {
   const { bus, log } = context;
+  if (config.maxInFlightBytes < config.maxBodyBytes) throw new TallyError('CONFIG_INVALID', `http.maxInFlightBytes (${config.maxInFlightBytes}) must be at least http.maxBodyBytes (${config.maxBodyBytes}), or a body at the limit could never be taken`);
   const producer = context.producer ?? (await bus.producer());
   const token = bearerToken(config);
   const expected = token ? digest(token) : undefined;
   const counters: HttpStats = { accepted: 0, rejected: 0, busy: 0, clientErrors: 0, tlsRefused: 0 };
   let active = 0;
+  const budget: BodyBudget = { used: 0, max: config.maxInFlightBytes };
 
   const send = (response: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void => {
     if (response.headersSent) return;
@@ -112,11 +128,18 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
       return send(response, 503, { error: 'busy: too many requests in flight; retry later' }, { 'retry-after': String(config.retryAfterSeconds) });
     }
     active += 1;
+    const held = { bytes: 0 };
     try {
       let bytes: Buffer;
       try {
-        bytes = await readBody(request, config.maxBodyBytes);
+        bytes = await readBody(request, config.maxBodyBytes, budget, held);
       } catch (error) {
+        if (error instanceof OverBudget) {
+          counters.busy += 1;
+          send(response, 503, { error: `busy: the requests in flight hold ${config.maxInFlightBytes} bytes of bodies (maxInFlightBytes); retry later` }, { 'retry-after': String(config.retryAfterSeconds), connection: 'close' });
+          request.destroy();
+          return;
+        }
         if (error instanceof BodyTooLarge) {
           counters.rejected += 1;
           send(response, 413, { error: `the body is over the limit of ${config.maxBodyBytes} bytes` }, { connection: 'close' });
@@ -150,6 +173,7 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
       return send(response, retriable ? 503 : 500, { error: `not accepted: ${messageOf(error)}` }, retriable ? { 'retry-after': String(config.retryAfterSeconds) } : {});
     } finally {
       active -= 1;
+      budget.used -= held.bytes;
     }
   };
 
