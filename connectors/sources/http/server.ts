@@ -103,6 +103,11 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    // a request can be parsed from the first TLS records before 'secureConnection' destroys the socket: refuse it here too
+    if (config.tls?.clientCertificates === 'optional' && (request.socket.destroyed || optionalPeerProblem(request.socket as TLSSocket))) {
+      request.socket.destroy();
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://tally');
     if (request.method === 'GET' && url.pathname === '/healthz') return send(response, 200, { status: 'ok' });
     if (expected) {
