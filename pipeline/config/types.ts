@@ -45,7 +45,11 @@ export interface HttpConfig {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   maxConcurrentRequests: number;
+  maxInFlightBytes: number;
   retryAfterSeconds: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   bearerToken?: string;
   bearerTokenFile?: string;
   tls?: { certFile: string; keyFile: string; caFile?: string; clientCertificates: 'none' | 'optional' | 'required' };

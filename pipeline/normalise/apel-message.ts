@@ -67,6 +67,8 @@ function normaliseApelMessage(envelope: RawEnvelope): Normalised {
   const coordinates = envelopeSource(envelope);
   const records: NormalisedRecord[] = [];
   const rejections: Rejection[] = [];
+  // nothing is dropped silently: a message without a record is refused, not taken as done
+  if (parts.length === 0) rejections.push({ reasons: [{ code: 'RECORD_INVALID', rule: 'no-records', message: `the ${format} message holds no record (${origin})` }] });
   for (const part of parts) {
     const where = `${origin}, record ${part.number} of ${parts.length} at ${part.at}`;
     const problems = part.problems.map((problem) => withOrigin(problem, where));

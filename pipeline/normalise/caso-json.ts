@@ -48,6 +48,7 @@ function normaliseCasoJson(envelope: RawEnvelope): Normalised {
   const records: NormalisedRecord[] = [];
   const rejections: Rejection[] = [];
   const list = Array.isArray(parsed) ? parsed : [parsed];
+  if (list.length === 0) rejections.push({ reasons: [{ code: 'RECORD_INVALID', rule: 'no-records', path: '', message: `the input is an empty JSON array: it holds no cASO record (${origin})` }] });
   list.forEach((item: unknown, index) => {
     const where = Array.isArray(parsed) ? `${origin}, record ${index + 1} of ${list.length}` : origin;
     const source = { ...coordinates, format: casoJsonFormat, record_number: Array.isArray(parsed) ? index + 1 : null };

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { QueueSimple } from '../../dirq/queue-simple.js';
 
 /** What one pass over the queue met besides the elements it locked. */
@@ -17,7 +18,10 @@ export interface LockedElement {
   element: string;
   /** the element's file */
   path: string;
+  /** the element's bytes, or only its first `headBytes` when it is over `maxBytes` */
   bytes: Buffer;
+  /** the element's size on disk */
+  size: number;
   lockedAtMs: number;
 }
 
@@ -29,7 +33,7 @@ export const emptyPassCounters = (): PassCounters => ({ lockedByOthers: 0, tempo
  * one that cannot be locked or read is reported and left as it was. The consumer of the generator
  * owns the locks of what it received.
  */
-export async function* lockInOrder(queue: QueueSimple, counters: PassCounters, onUnreadable: (element: string, error: unknown) => void, stopping: () => boolean): AsyncGenerator<LockedElement> {
+export async function* lockInOrder(queue: QueueSimple, counters: PassCounters, onUnreadable: (element: string, error: unknown) => void, stopping: () => boolean, limits: ReadLimits = { maxBytes: Number.POSITIVE_INFINITY, headBytes: 0 }): AsyncGenerator<LockedElement> {
   for (const directory of await queue.directories()) {
     if (stopping()) return;
     const listing = await queue.list(directory);
@@ -49,16 +53,42 @@ export async function* lockInOrder(queue: QueueSimple, counters: PassCounters, o
         counters.lockedByOthers += 1;
         continue;
       }
-      let bytes: Buffer;
+      let read: { bytes: Buffer; size: number };
       try {
-        bytes = await queue.get(element);
+        read = await readBounded(queue.lockPath(element), limits);
       } catch (error) {
         await queue.unlock(element).catch(() => undefined);
         counters.unreadable += 1;
         onUnreadable(element, error);
         continue;
       }
-      yield { element, path: queue.elementPath(element), bytes, lockedAtMs: Date.now() };
+      yield { element, path: queue.elementPath(element), ...read, lockedAtMs: Date.now() };
     }
+  }
+}
+
+export interface ReadLimits {
+  /** an element larger than this is not read whole */
+  maxBytes: number;
+  /** how much of such an element is read (for its dead letter) */
+  headBytes: number;
+}
+
+/** The element's bytes, read through its lock; one over `maxBytes` only up to `headBytes`, so a huge file never sits in memory. */
+async function readBounded(file: string, limits: ReadLimits): Promise<{ bytes: Buffer; size: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = size > limits.maxBytes ? Math.min(size, limits.headBytes) : size;
+    const bytes = Buffer.alloc(length);
+    let at = 0;
+    while (at < length) {
+      const { bytesRead } = await handle.read(bytes, at, length - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return { bytes: at === length ? bytes : bytes.subarray(0, at), size: Math.max(size, at) };
+  } finally {
+    await handle.close();
   }
 }

@@ -98,6 +98,7 @@ export async function startApelQueueSource(input: ApelQueueSourceConfigInput | u
     );
 
   const prepare = (locked: LockedElement): Prepared => {
+    if (locked.size > locked.bytes.length) return setAside(locked, `${origin(locked)} is ${locked.size} bytes, over maxRecordBytes (${config.maxRecordBytes}); only its first ${locked.bytes.length} bytes were read`);
     let text: string;
     try {
       text = strictUtf8.decode(locked.bytes);
@@ -230,7 +231,7 @@ export async function startApelQueueSource(input: ApelQueueSourceConfigInput | u
     let batchBytes = 0;
     let seen = 0;
     try {
-      for await (const locked of lockInOrder(queue, counters, onUnreadable, () => stopping)) {
+      for await (const locked of lockInOrder(queue, counters, onUnreadable, () => stopping, { maxBytes: config.maxRecordBytes, headBytes: deadLetterHeadBytes })) {
         seen += 1;
         const prepared = prepare(locked);
         if (batch.length && (batch.length >= config.batchMaxElements || batchBytes + prepared.bytes > config.batchMaxBytes)) {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { createEsClient } from '../../elasticsearch/client.js';
 import { TallyError, messageOf } from '../../errors.js';
 import { compileFormat } from '../../format/template.js';
+import { renderCsv } from '../../report/csv.js';
 import { accountingReport } from '../../report/accounting.js';
 import { auditReport } from '../../report/audit.js';
 import { cloudReport } from '../../report/cloud.js';
@@ -21,7 +22,10 @@ interface ReportOptions {
   interval: string;
   at?: string;
   json?: boolean;
+  format: string;
 }
+
+const outputFormats = ['table', 'json', 'csv'] as const;
 
 interface Output {
   write(text: string): unknown;
@@ -45,10 +49,13 @@ function familyCommand(family: ReportFamily, output: Output): Command {
     .option('--size <n>', 'top-N buckets, or rows for a listing', String(defaultReportParams.size))
     .option('--interval <interval>', 'date histogram interval (1h, 1d, 1w, 1M, or fixed: 30m, 6h)', defaultReportParams.interval)
     .option('--at <time>', 'the moment a panel compares before and after (ops exceptions-rollout: a rollout)')
-    .option('--json', 'print the rows as JSON')
+    .option('--json', 'print the rows as JSON (the same as --format json)')
+    .option('--format <format>', `output: ${outputFormats.join(', ')} (csv: RFC 4180, cells that a spreadsheet would run as a formula are prefixed with ')`, 'table')
     .addHelpText('after', `\nPanels:\n${panels}\n`)
     .action(async (panelName: string, options: ReportOptions, command: Command) => {
       reportPanel(family, panelName);
+      const format = options.json ? 'json' : options.format;
+      if (!(outputFormats as readonly string[]).includes(format)) throw new TallyError('USAGE', `--format must be one of ${outputFormats.join(', ')}, not "${format}"`);
       const size = Number(options.size);
       if (!Number.isInteger(size) || size < 1 || size > 10_000) throw new TallyError('USAGE', `--size must be an integer from 1 to 10000, not "${options.size}"`);
       const { config } = contextFrom(command);
@@ -56,8 +63,8 @@ function familyCommand(family: ReportFamily, output: Output): Command {
       try {
         const params: Partial<RolloutParams> = { from: options.from, to: options.to, size, interval: options.interval, ...(options.at !== undefined ? { at: options.at } : {}) };
         const result = await runReport(client, family, panelName, { indexPrefix: config.elasticsearch.indexPrefix, params });
-        output.write(options.json ? `${JSON.stringify(result.rows, null, 2)}\n` : renderTable(result.columns, result.rows));
-        if (!options.json && result.rows.length === 0) output.write(`(no records in ${result.index} from ${options.from} to ${options.to})\n`);
+        output.write(format === 'json' ? `${JSON.stringify(result.rows, null, 2)}\n` : format === 'csv' ? renderCsv(result.columns, result.rows) : renderTable(result.columns, result.rows));
+        if (format === 'table' && result.rows.length === 0) output.write(`(no records in ${result.index} from ${options.from} to ${options.to})\n`);
       } catch (error) {
         throw queryFailure(config.elasticsearch.url, error);
       } finally {

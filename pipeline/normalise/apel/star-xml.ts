@@ -132,6 +132,10 @@ function namespacedAttribute(element: XmlElement, local: string, problems: Probl
   return undefined;
 }
 
+/** StAR nests three or four deep; deeper is refused before it costs quadratic time (namespace scopes) or the stack (the tree walks). */
+export const maxXmlDepth = 64;
+class TooDeep extends Error {}
+
 /** The element tree of a well-formed document, or the first well-formedness error in words. */
 function parseXml(text: string): { root: XmlElement } | { problem: string } {
   const parser = new SaxesParser({ xmlns: true, position: true });
@@ -160,6 +164,7 @@ function parseXml(text: string): { root: XmlElement } | { problem: string } {
       end: parser.position,
       line: tagLine,
     };
+    if (stack.length >= maxXmlDepth) throw new TooDeep(`<${tag.name}> at line ${tagLine} is nested more than ${maxXmlDepth} elements deep`);
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(element);
     else root ??= element;
@@ -175,7 +180,12 @@ function parseXml(text: string): { root: XmlElement } | { problem: string } {
   };
   parser.on('text', appendText);
   parser.on('cdata', appendText);
-  parser.write(text).close();
+  try {
+    parser.write(text).close();
+  } catch (thrown) {
+    if (thrown instanceof TooDeep) return { problem: `the message is refused: ${thrown.message}` };
+    throw thrown;
+  }
   if (error !== undefined) return { problem: `the message is not well-formed XML: ${error}` };
   if (root === undefined) return { problem: 'the message holds no XML element' };
   return { root };

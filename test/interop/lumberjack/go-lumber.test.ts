@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startBeatsServer, type BeatsServer, type BeatsServerOptions } from '../../../connectors/sources/beats/server.js';
 import type { Admin, Bus, Producer } from '../../../pipeline/bus/types.js';
 import { testLog, uniqueName } from '../../support/world.js';
-import { makeCertificates, opensslAvailable, type TestCertificates } from '../../connectors/sources/beats/certs.js';
+import { makeCertificates, opensslAvailable, type TestCertificates } from '../../support/certs.js';
 import { isolatedBus, readTopic, topicCount, valueOf } from '../../connectors/sources/beats/support.js';
 
 /**

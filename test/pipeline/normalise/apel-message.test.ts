@@ -184,8 +184,20 @@ describe('apel-message: cloud key: value text', () => {
     assert.match(out.rejections[0]?.reasons[0]?.message ?? '', /^`VMUUID` is required in a cloud record but missing/);
   });
 
-  test('a header-only message has no records and nothing to refuse', () => {
-    assert.deepEqual(normalise('APEL-cloud-message: v0.4\n'), { records: [], rejections: [] });
+  test('a message without a record is refused, not dropped silently', () => {
+    for (const empty of ['APEL-cloud-message: v0.4\n', `APEL-cloud-message: v0.4\n${'%%\n'.repeat(1000)}`, '{"Type": "APEL Public IP message", "Version": "0.2", "UsageRecords": []}']) {
+      const out = normalise(empty);
+      assert.equal(out.records.length, 0);
+      assert.equal(out.rejections[0]?.reasons[0]?.code, 'RECORD_INVALID', empty.slice(0, 40));
+      assert.equal(out.rejections[0]?.reasons[0]?.rule, 'no-records');
+    }
+  });
+
+  test('XML nested deeper than StAR ever is refused before it is walked', () => {
+    const deep = (n: number) => `<sr:StorageUsageRecords xmlns:sr="http://eu-emi.eu/namespaces/2011/02/storagerecord">${'<sr:x>'.repeat(n)}${'</sr:x>'.repeat(n)}</sr:StorageUsageRecords>`;
+    const out = normalise(deep(100_000));
+    assert.equal(out.rejections[0]?.reasons[0]?.code, 'RECORD_UNPARSABLE');
+    assert.match(out.rejections[0]?.reasons[0]?.message ?? '', /nested more than 64 elements deep/);
   });
 
   test('a message that is not APEL is refused whole, saying what was expected', () => {

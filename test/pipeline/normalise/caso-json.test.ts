@@ -171,3 +171,16 @@ describe('caso-json: never throws', () => {
     );
   });
 });
+
+test('an empty JSON array is refused, not dropped silently; any input yields a record or a rejection', () => {
+  const out = normalise('[]');
+  assert.equal(out.records.length, 0);
+  assert.equal(out.rejections[0]?.reasons[0]?.rule, 'no-records');
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => {
+      const result = normalise(JSON.stringify(value));
+      assert.ok(result.records.length + result.rejections.length > 0, JSON.stringify(value));
+    }),
+    { numRuns: 300 },
+  );
+});

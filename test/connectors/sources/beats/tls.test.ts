@@ -5,7 +5,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { encodeWindow } from '../../../../connectors/sources/beats/protocol.js';
 import { startBeatsServer, type BeatsServer } from '../../../../connectors/sources/beats/server.js';
 import type { Admin, Bus, Producer } from '../../../../pipeline/bus/types.js';
-import { makeCertificates, opensslAvailable, type TestCertificates } from './certs.js';
+import { makeCertificates, opensslAvailable, type TestCertificates } from '../../../support/certs.js';
 import { capturedLog, isolatedBus, TestClient } from './support.js';
 
 type Outcome = 'acked' | 'refused';

@@ -33,7 +33,7 @@ export function opensslAvailable(): boolean {
 }
 
 export function makeCertificates(): TestCertificates {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-beats-certs-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-test-certs-'));
   const at = (name: string): string => path.join(dir, name);
   const openssl = (...args: string[]): void => {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
