@@ -22,6 +22,7 @@ export const errorCodes = {
   RECORD_INVALID: 'an input record parsed but breaks its kind\'s schema or rules',
   RECORD_TOO_LARGE: 'an input record is over the configured size limit',
   RECORD_UNRENDERABLE: 'a normalised record cannot be rendered in an output format (APEL, Avro)',
+  NORMALISER_FAILED: 'a normaliser threw on a record (a bug in Tally): the record is dead-lettered with the error; report it',
   PROTOCOL_ERROR: 'a client broke the wire protocol (lumberjack, HTTP); that connection is closed',
   NOT_BUILT: 'the command exists in the design but is not built yet',
   USAGE: 'the command line is not valid',

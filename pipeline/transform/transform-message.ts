@@ -55,7 +55,12 @@ export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessag
   const origin = (): string => describeOrigin(envelope);
   const reject = (reasons: RejectionReason[], part?: string): OutgoingRecord =>
     deadLetterRecord(topic, { kind, stage: 'transform', original: part === undefined ? original : Buffer.from(part, 'utf8'), source: { ...sourceOf(message), origin: origin() }, reasons });
-  const outcome = normaliser.normalise(envelope);
+  let outcome: ReturnType<Normaliser['normalise']>;
+  try {
+    outcome = normaliser.normalise(envelope);
+  } catch (error) {
+    return { records: [], deadLetters: [reject([{ code: 'NORMALISER_FAILED', rule: 'normaliser', message: `${messageOf(error)} (${origin()})` }])] };
+  }
   const records: OutgoingRecord[] = [];
   const deadLetters = outcome.rejections.length ? outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original)) : [];
   for (const record of outcome.records) {
