@@ -260,12 +260,21 @@ class RdkafkaConsumer extends ConsumerCore {
 
   protected pausePartitions(): void {
     const assigned = this.assignment();
-    if (assigned.length) this.consumer.pause(assigned);
+    if (assigned.length) this.whileAssigned('pause', () => this.consumer.pause(assigned));
   }
 
   protected resumePartitions(): void {
     const assigned = this.assignment();
-    if (assigned.length) this.consumer.resume(assigned);
+    if (assigned.length) this.whileAssigned('resume', () => this.consumer.resume(assigned));
+  }
+
+  /** librdkafka throws "Local: Erroneous state" for partitions a rebalance just took away; the next assignment sets pause state anew. */
+  private whileAssigned(what: string, act: () => void): void {
+    try {
+      act();
+    } catch (error) {
+      this.log.debug({ err: error }, `${what} skipped: the partitions are being reassigned`);
+    }
   }
 
   protected async stopFetching(): Promise<void> {
