@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FaultPipeline, StageName } from './pipeline.js';
+
+export interface FaultContext {
+  pipeline: FaultPipeline;
+  random: () => number;
+  trial: number;
+}
+
+/** One kind of fault: inject it, restore, and say when the world was whole again (ms since the epoch). */
+export interface Fault {
+  id: string;
+  description: string;
+  /** the fault stops a service every pipeline of the world uses: it must run alone in its world */
+  exclusive: boolean;
+  inject(context: FaultContext): Promise<{ restoredAt: number; note?: string }>;
+}
+
+export const esOutageMs = 60_000;
+
+function sigkill(stage: StageName): Fault {
+  return {
+    id: `sigkill-${stage}`,
+    description: `SIGKILL of tally ${stage.replace('-', ' ')} mid-batch, then restart`,
+    exclusive: false,
+    async inject({ pipeline }) {
+      await pipeline.restart(stage, 'SIGKILL');
+      return { restoredAt: Date.now() };
+    },
+  };
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  } catch {
+    return 0;
+  }
+}
+
+export const faults: Fault[] = [
+  sigkill('ship'),
+  sigkill('transform'),
+  sigkill('sink-elasticsearch'),
+  sigkill('sink-apel'),
+  {
+    id: 'es-stopped-60s',
+    description: `Elasticsearch stopped for ${esOutageMs / 1000} s while data flows, then started again (same data)`,
+    exclusive: true,
+    async inject({ pipeline }) {
+      await pipeline.services.stopElasticsearch();
+      await sleep(esOutageMs);
+      await pipeline.services.startElasticsearch();
+      return { restoredAt: Date.now() };
+    },
+  },
+  {
+    id: 'es-bulk-429-503',
+    description: 'Elasticsearch (through a proxy) answering 503 to whole _bulk requests and 429 es_rejected_execution_exception to a random part of the items of others, for 4-10 s',
+    exclusive: false,
+    async inject({ pipeline, random }) {
+      const before = { ...pipeline.proxy.stats };
+      pipeline.proxy.setFaulty(true);
+      await sleep(4000 + random() * 6000);
+      pipeline.proxy.setFaulty(false);
+      const s = pipeline.proxy.stats;
+      return { restoredAt: Date.now(), note: `${s.whole503 - before.whole503} bulks answered 503, ${s.partial - before.partial} partially rejected (${s.itemsRejected - before.itemsRejected} items 429)` };
+    },
+  },
+  {
+    id: 'kafka-broker-restart',
+    description: 'the Kafka broker stopped and started again (same data folder) while producers and consumers run',
+    exclusive: true,
+    async inject({ pipeline }) {
+      const stoppedAt = Date.now();
+      await pipeline.services.stopKafka();
+      await pipeline.services.startKafka();
+      await pipeline.resetAdmin();
+      return { restoredAt: Date.now(), note: `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s` };
+    },
+  },
+  {
+    id: 'rebalance-second-transform',
+    description: 'a second tally transform joins the group while batches are in flight, takes partitions, then leaves (SIGTERM, or SIGKILL in every other trial)',
+    exclusive: false,
+    async inject({ pipeline, trial }) {
+      const { process, opsPort } = await pipeline.startExtraTransform();
+      const deadline = Date.now() + 30_000;
+      let handled = 0;
+      while (Date.now() < deadline && (handled = await metric(opsPort, 'tally_batch_messages_total')) === 0) await sleep(250);
+      const signal = trial % 2 === 1 ? 'SIGKILL' : 'SIGTERM';
+      const code = await pipeline.kill(process, signal);
+      return { restoredAt: Date.now(), note: `second transform handled ${handled} messages before ${signal}${signal === 'SIGTERM' ? ` (exit ${code})` : ''}` };
+    },
+  },
+];
+
+export function faultById(id: string): Fault {
+  const fault = faults.find((f) => f.id === id);
+  if (!fault) throw new Error(`no fault ${id}; known: ${faults.map((f) => f.id).join(', ')}`);
+  return fault;
+}
