@@ -12,6 +12,12 @@ export interface EsProxy {
   url: string;
   /** while faulty, 4 in 10 _bulk requests are answered 503, the others partially rejected */
   setFaulty(faulty: boolean): void;
+  /**
+   * The negative control of the suite, never a fault to survive: while lying, a part of each bulk's
+   * items is not forwarded yet answered 201 as if indexed, so the sink cannot know. The checks must
+   * see those records lost.
+   */
+  setLying(lying: boolean): void;
   stats: { bulks: number; whole503: number; partial: number; itemsRejected: number };
   close(): Promise<void>;
 }
@@ -47,9 +53,16 @@ function rejectedItem(action: Action): Record<string, unknown> {
   };
 }
 
+function acceptedItem(action: Action): Record<string, unknown> {
+  const head = JSON.parse(action.lines[0] ?? '{}') as Record<string, { _index?: string; _id?: string }>;
+  const [op, meta] = Object.entries(head)[0] ?? ['index', {}];
+  return { [op]: { _index: meta._index, _id: meta._id, _version: 1, result: 'created', status: 201, _shards: { total: 1, successful: 1, failed: 0 } } };
+}
+
 export async function startEsProxy(target: string, random: () => number): Promise<EsProxy> {
   const upstream = new URL(target);
   let faulty = false;
+  let lying = false;
   const stats = { bulks: 0, whole503: 0, partial: 0, itemsRejected: 0 };
 
   const forward = (request: http.IncomingMessage, body: Buffer, onResponse: (status: number, headers: http.IncomingHttpHeaders, body: Buffer) => void, onError: () => void): void => {
@@ -76,9 +89,9 @@ export async function startEsProxy(target: string, random: () => number): Promis
         response.end(payload);
       };
       const isBulk = (request.method === 'POST' || request.method === 'PUT') && (request.url ?? '').split('?')[0]?.endsWith('_bulk') === true;
-      if (!isBulk || !faulty || request.headers['content-encoding']) return forward(request, body, reply, cut);
+      if (!isBulk || !(faulty || lying) || request.headers['content-encoding']) return forward(request, body, reply, cut);
       stats.bulks += 1;
-      if (random() < 0.4) {
+      if (!lying && random() < 0.4) {
         stats.whole503 += 1;
         const payload = Buffer.from(JSON.stringify({ error: { type: 'unavailable_shards_exception', reason: 'injected by the fault proxy' }, status: 503 }));
         return reply(503, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' }, payload);
@@ -92,8 +105,8 @@ export async function startEsProxy(target: string, random: () => number): Promis
       stats.itemsRejected += rejected.size;
       const synthesise = (items: Record<string, unknown>[], took: number, headers: http.IncomingHttpHeaders) => {
         let next = 0;
-        const merged = actions.map((action, i) => (rejected.has(i) ? rejectedItem(action) : items[next++]));
-        reply(200, { 'content-type': headers['content-type'] ?? 'application/json', ...(headers['x-elastic-product'] ? { 'x-elastic-product': headers['x-elastic-product'] } : {}) }, Buffer.from(JSON.stringify({ errors: true, took, items: merged })));
+        const merged = actions.map((action, i) => (rejected.has(i) ? (lying ? acceptedItem(action) : rejectedItem(action)) : items[next++]));
+        reply(200, { 'content-type': headers['content-type'] ?? 'application/json', ...(headers['x-elastic-product'] ? { 'x-elastic-product': headers['x-elastic-product'] } : {}) }, Buffer.from(JSON.stringify({ errors: merged.some((item) => Object.values(item ?? {}).some((r) => ((r as { status?: number }).status ?? 0) >= 300)), took, items: merged })));
       };
       if (kept.length === 0) return synthesise([], 0, { 'x-elastic-product': 'Elasticsearch' });
       const forwarded = Buffer.from(`${kept.map((a) => a.lines.join('\n')).join('\n')}\n`);
@@ -115,6 +128,7 @@ export async function startEsProxy(target: string, random: () => number): Promis
   return {
     url: `http://127.0.0.1:${port}`,
     setFaulty: (value) => (faulty = value),
+    setLying: (value) => (lying = value),
     stats,
     close: () =>
       new Promise<void>((resolve) => {

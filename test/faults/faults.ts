@@ -13,6 +13,8 @@ export interface Fault {
   description: string;
   /** the fault stops a service every pipeline of the world uses: it must run alone in its world */
   exclusive: boolean;
+  /** how long a trial may take to recover before it counts as a stall (default 300 s) */
+  recoveryTimeoutMs?: number;
   inject(context: FaultContext): Promise<{ restoredAt: number; note?: string }>;
 }
 
@@ -99,8 +101,25 @@ export const faults: Fault[] = [
   },
 ];
 
+/**
+ * The suite's negative control: the proxy silently swallows part of the documents while claiming
+ * them indexed. A suite that reports no loss here could not see one anywhere.
+ */
+export const silentDropControl: Fault = {
+  id: 'control-silent-drop',
+  description: 'negative control: a proxy that answers 201 for bulk items it never forwarded',
+  exclusive: false,
+  recoveryTimeoutMs: 20_000,
+  async inject({ pipeline }) {
+    pipeline.proxy.setLying(true);
+    await sleep(4000);
+    pipeline.proxy.setLying(false);
+    return { restoredAt: Date.now() };
+  },
+};
+
 export function faultById(id: string): Fault {
-  const fault = faults.find((f) => f.id === id);
+  const fault = [...faults, silentDropControl].find((f) => f.id === id);
   if (!fault) throw new Error(`no fault ${id}; known: ${faults.map((f) => f.id).join(', ')}`);
   return fault;
 }

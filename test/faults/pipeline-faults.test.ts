@@ -11,7 +11,7 @@ import { planFromEnv, runPlan } from './run.js';
 describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, broker restart, rebalance', { timeout: 3_600_000 }, () => {
   test('every trial ends with each expected record once in Elasticsearch, its latest snapshot last in the APEL queue, only the invalid lines dead-lettered, lag 0', async () => {
     const { worlds, options } = await planFromEnv();
-    const runs = await runPlan(worlds, options);
+    const { runs, controls } = await runPlan(worlds, options);
     process.stdout.write(`# faults: results in ${options.resultsDir}\n`);
     assert.equal(runs.length, worlds.flat().length, 'every fault ran');
     for (const run of runs) {
@@ -24,6 +24,12 @@ describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, br
       assert.equal(run.recoverySeconds.length, run.trials, `${where}: every trial recovered without a restart`);
       assert.deepEqual(run.details.unexpectedExits, [], `${where}: no stage died by itself`);
       for (const t of run.details.trials) assert.equal(t.outcome.lag, 0, `${where}: lag 0 after trial ${t.trial + 1}`);
+    }
+    // the negative control: documents swallowed behind the sink's back must show up as lost
+    for (const control of controls) {
+      assert.equal(control.trials, 1, `${control.fault} ran: ${control.notes.join(' | ')}`);
+      assert.ok(control.lost > 0, `${control.fault}: the checks see the silently dropped documents as lost (${control.lost})`);
+      assert.equal(control.recoverySeconds.length, 0, `${control.fault}: and the trial does not count as recovered`);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { faultById, faults, type Fault } from './faults.js';
+import { faultById, faults, silentDropControl, type Fault } from './faults.js';
 import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
 
 /**
@@ -9,7 +9,8 @@ import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
  * TALLY_FAULT_PARALLEL non-exclusive faults at once per world (default 3), TALLY_FAULT_ONLY a
  * comma list of fault ids, TALLY_FAULT_WORLDS worlds run side by side as `|`-separated comma lists
  * of fault ids (`*` = every fault not named elsewhere; default one world with every fault), and
- * TALLY_FAULT_RESULTS_DIR where the per-fault JSON files go.
+ * TALLY_FAULT_RESULTS_DIR where the per-fault JSON files go; TALLY_FAULT_CONTROL=0 skips the
+ * negative control.
  */
 export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<{ worlds: Fault[][]; options: SuiteOptions }> {
   const only = env.TALLY_FAULT_ONLY ? env.TALLY_FAULT_ONLY.split(',').map((id) => faultById(id.trim())) : faults;
@@ -24,12 +25,13 @@ export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise
       parallel: Number(env.TALLY_FAULT_PARALLEL ?? 3),
       resultsDir,
       ...(env.TALLY_FAULT_SEED ? { seed: Number(env.TALLY_FAULT_SEED) } : {}),
+      controls: env.TALLY_FAULT_CONTROL === '0' ? [] : [silentDropControl],
       log: (line) => process.stdout.write(`# faults: ${line}\n`),
     },
   };
 }
 
-export async function runPlan(worlds: Fault[][], options: SuiteOptions): Promise<FaultRun[]> {
-  const runs = await Promise.all(worlds.map((list, i) => runWorld(`w${i + 1}`, list, options)));
-  return runs.flat();
+export async function runPlan(worlds: Fault[][], options: SuiteOptions): Promise<{ runs: FaultRun[]; controls: FaultRun[] }> {
+  const outcomes = await Promise.all(worlds.map((list, i) => runWorld(`w${i + 1}`, list, i === 0 ? options : { ...options, controls: [] })));
+  return { runs: outcomes.flatMap((o) => o.runs), controls: outcomes.flatMap((o) => o.controls) };
 }

@@ -35,6 +35,8 @@ export interface SuiteOptions {
   recoveryTimeoutMs?: number;
   seed?: number;
   log?: (line: string) => void;
+  /** negative controls the first world runs once each at the end; results under <resultsDir>/controls */
+  controls?: Fault[];
 }
 
 export type FaultRun = FaultResult & { details: { trials: TrialRecord[]; invalidMissingFromDlq: number; deadLetters: number; unexpectedExits: string[]; stopExitCodes: Record<string, number | null> } };
@@ -73,14 +75,14 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
       await sleep(injectedAfterMs);
       const { restoredAt, note } = await fault.inject({ pipeline, random, trial: t });
       await writing;
-      const recoverySeconds = await recover(pipeline, input, restoredAt, options.recoveryTimeoutMs ?? 300_000);
+      const recoverySeconds = await recover(pipeline, input, restoredAt, fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000);
       const outcome = await checkOutcome(pipeline, input);
       for (const id of [...outcome.esMissing, ...outcome.esWrong, ...outcome.apelMissing, ...outcome.apelStale]) lost.add(id.split(' ')[0] ?? id);
       for (const id of [...outcome.esDoubled, ...outcome.esExtra]) doubled.add(id);
       trials.push({ trial: t, injectedAfterMs, recoverySeconds, ...(note ? { note } : {}), outcome });
       const bad = outcome.esMissing.length + outcome.esWrong.length + outcome.esDoubled.length + outcome.esExtra.length + outcome.apelMissing.length + outcome.apelStale.length;
       say(`${fault.id} trial ${t + 1}/${options.trials}: fault at +${injectedAfterMs} ms, ${recoverySeconds === null ? 'NOT RECOVERED' : `recovered in ${recoverySeconds.toFixed(1)} s`}, ${bad === 0 ? 'ES and APEL exact' : `MISMATCH ${JSON.stringify(outcome).slice(0, 400)}`}, lag ${outcome.lag}${note ? `; ${note}` : ''}`);
-      if (recoverySeconds === null) notes.push(`trial ${t + 1} did not recover within ${(options.recoveryTimeoutMs ?? 300_000) / 1000} s (lag ${outcome.lag})`);
+      if (recoverySeconds === null) notes.push(`trial ${t + 1} did not recover within ${(fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000) / 1000} s (lag ${outcome.lag})`);
     }
     dlq = await checkDeadLetters(pipeline, input);
   } catch (error) {
@@ -119,12 +121,13 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
  * One world (its own Kafka and Elasticsearch) running the given faults: those that stop a shared
  * service one after another, alone; the others `parallel` at a time, each in its own pipeline.
  */
-export async function runWorld(name: string, list: Fault[], options: SuiteOptions): Promise<FaultRun[]> {
+export async function runWorld(name: string, list: Fault[], options: SuiteOptions): Promise<{ runs: FaultRun[]; controls: FaultRun[] }> {
   const say = options.log ?? (() => undefined);
   const started = Date.now();
   const services = await startFaultServices(name);
   say(`world ${name}: Kafka ${services.brokers}, Elasticsearch ${services.esUrl} up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const runs: FaultRun[] = [];
+  const controls: FaultRun[] = [];
   const seedOf = (fault: Fault) => (options.seed ?? 20261201) + [...fault.id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
   try {
     for (const fault of list.filter((f) => f.exclusive)) runs.push(await runFault(services, fault, options, seedOf(fault)));
@@ -135,8 +138,9 @@ export async function runWorld(name: string, list: Fault[], options: SuiteOption
     const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, options.parallel) }, lane));
     const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
     if (failed) throw failed.reason;
+    for (const control of options.controls ?? []) controls.push(await runFault(services, control, { ...options, trials: 1, resultsDir: path.join(options.resultsDir, 'controls') }, seedOf(control)));
   } finally {
     await services.close();
   }
-  return runs;
+  return { runs, controls };
 }
