@@ -10,6 +10,7 @@ import { createEsClient } from '../../pipeline/elasticsearch/client.js';
 import { freePort, testLog, uniqueName } from '../support/world.js';
 import { startStage, type PipelineWorld, type StageProcess } from '../e2e/pipeline.js';
 import { startEsProxy, type EsProxy } from './es-proxy.js';
+import { killOnExit } from './leftovers.js';
 import type { TrialInput } from './input.js';
 import type { FaultServices } from './services.js';
 
@@ -141,7 +142,9 @@ export class FaultPipeline {
   }
 
   private watch(stage: StageName, process: StageProcess): void {
+    const forget = process.proc.pid === undefined ? () => false : killOnExit(process.proc.pid);
     process.proc.once('exit', (code, signal) => {
+      forget();
       if (!this.expectedExit.has(process)) this.unexpectedExits.push(`${stage} exited by itself (${code ?? signal}): ${process.output().slice(-600)}`);
     });
   }

@@ -9,6 +9,7 @@ import type { ServicesLayout } from '../../pipeline/services/layout.js';
 import type { ElasticsearchState, KafkaState } from '../../pipeline/services/state.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import { freePort } from '../support/world.js';
+import { killOnExit } from './leftovers.js';
 
 /**
  * A Kafka broker and an Elasticsearch node of a fault world alone, on free ports with their own
@@ -52,28 +53,36 @@ export async function startFaultServices(name: string): Promise<FaultServices> {
   kafkaRunning = true;
   const kafkaState = kafka;
   let esState = es;
+  let forgetKafka = killOnExit(-kafkaState.pid);
+  let forgetEs = killOnExit(-esState.pid);
   return {
     dir,
     brokers: kafkaState.bootstrap,
     esUrl: esState.url,
     async stopKafka() {
       await stopKafka(kafkaState);
+      forgetKafka();
       kafkaRunning = false;
     },
     async startKafka() {
       Object.assign(kafkaState, await startKafka(layout, kafkaConfig, kafkaState));
+      forgetKafka = killOnExit(-kafkaState.pid);
       kafkaRunning = true;
     },
     async stopElasticsearch() {
       await stopElasticsearch(esState);
+      forgetEs();
     },
     async startElasticsearch() {
       esState = await startElasticsearch(layout, esConfig, esState);
+      forgetEs = killOnExit(-esState.pid);
     },
     kafkaUp: () => kafkaRunning,
     elasticsearchUp: () => clusterHealthy(esState.url),
     async close() {
       await Promise.all([stopKafka(kafkaState), stopElasticsearch(esState)]);
+      forgetKafka();
+      forgetEs();
       if (!process.env.TALLY_FAULT_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };
