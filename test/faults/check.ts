@@ -196,3 +196,17 @@ export async function checkDeadLetters(pipeline: FaultPipeline, input: KnownInpu
   const found = new Set(messages);
   return { letters: total, invalidFound: found.size, invalidMissing: input.invalid.size - found.size, valid };
 }
+
+/** How much the faults made the pipeline repeat: evidence a fault hit work in flight. */
+export async function replayFigures(pipeline: FaultPipeline, input: KnownInput): Promise<string> {
+  const admin = await pipeline.kafkaAdmin();
+  const size = async (topic: string) => (await admin.groupOffsets('faults-nobody', pipeline.bus.topic(topic))).reduce((sum, o) => sum + Number(o.end), 0);
+  const raw = (await size('raw.accounting')) + (await size('raw.caso-json'));
+  const domain = (await size('accounting.usage')) + (await size('cloud.vm'));
+  const apel = await apelRecords(pipeline.apelDir);
+  const snapshots = new Set(apel.map((r) => `${r.uuid}/${r.wall}`));
+  const index = `${pipeline.world.indexPrefix}accounting-usage-*`;
+  const stats = await pipeline.es.indices.stats({ index, metric: 'indexing' });
+  const indexed = stats._all.primaries?.indexing?.index_total ?? 0;
+  return `replays: raw topics hold ${raw - input.accountingLines - input.casoLines} lines more than written, domain topics ${domain - input.accounting.size - input.snapshotLines} records more than normalised once; Elasticsearch indexed accounting documents ${indexed} times for ${input.accounting.size} documents (since the node last started); the APEL queue holds ${apel.length - snapshots.size} repeated snapshots`;
+}

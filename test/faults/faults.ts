@@ -13,6 +13,8 @@ export interface Fault {
   description: string;
   /** the fault stops a service every pipeline of the world uses: it must run alone in its world */
   exclusive: boolean;
+  /** the fault waits for these logical topics to grow after the burst: the stage that reads them then has work in hand */
+  busyTopics?: string[];
   /** how long a trial may take to recover before it counts as a stall (default 300 s) */
   recoveryTimeoutMs?: number;
   inject(context: FaultContext): Promise<{ restoredAt: number; note?: string }>;
@@ -20,11 +22,15 @@ export interface Fault {
 
 export const esOutageMs = 60_000;
 
+const inputOf: Record<StageName, string[] | undefined> = { ship: undefined, transform: ['raw.accounting'], 'sink-elasticsearch': ['accounting.usage'], 'sink-apel': ['cloud.vm'] };
+
 function sigkill(stage: StageName): Fault {
+  const busyTopics = inputOf[stage];
   return {
     id: `sigkill-${stage}`,
-    description: `SIGKILL of tally ${stage.replace('-', ' ')} mid-batch, then restart`,
+    description: `SIGKILL of tally ${stage.replace('-', ' ')} mid-batch (0-150 ms after new input reached it), then restart`,
     exclusive: false,
+    ...(busyTopics ? { busyTopics } : {}),
     async inject({ pipeline }) {
       await pipeline.restart(stage, 'SIGKILL');
       return { restoredAt: Date.now() };
@@ -62,7 +68,7 @@ export const faults: Fault[] = [
   },
   {
     id: 'es-bulk-429-503',
-    description: 'Elasticsearch (through a proxy) answering 503 to whole _bulk requests and 429 es_rejected_execution_exception to a random part of the items of others, for 4-10 s',
+    description: 'Elasticsearch (through a proxy) answering, for 4-10 s, 503 to a quarter of the _bulk requests and 429 es_rejected_execution_exception to a random half of the items of half of them (those items not forwarded)',
     exclusive: false,
     async inject({ pipeline, random }) {
       const before = { ...pipeline.proxy.stats };
@@ -89,6 +95,7 @@ export const faults: Fault[] = [
     id: 'rebalance-second-transform',
     description: 'a second tally transform joins the group while batches are in flight, takes partitions, then leaves (SIGTERM, or SIGKILL in every other trial)',
     exclusive: false,
+    busyTopics: ['raw.accounting'],
     async inject({ pipeline, trial }) {
       const { process, opsPort } = await pipeline.startExtraTransform();
       const deadline = Date.now() + 30_000;

@@ -67,7 +67,7 @@ export class KnownInput {
 
   constructor(
     seed: number,
-    private readonly perTrial = { accounting: 1500, snapshots: 60, slices: 10 },
+    private readonly perTrial = { accounting: 3000, snapshots: 60, slices: 6 },
   ) {
     this.random = seededRandom(seed);
   }

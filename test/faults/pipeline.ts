@@ -149,13 +149,14 @@ export class FaultPipeline {
     });
   }
 
-  /** Append a trial's input slice by slice, `pauseMs` apart, while the pipeline runs. */
-  async write(input: TrialInput, pauseMs: number): Promise<void> {
+  /** Append a trial's input slice by slice, `pauseMs` apart, while the pipeline runs; `appended(s)` after each. */
+  async write(input: TrialInput, pauseMs: number, appended: (slice: number) => void = () => undefined): Promise<void> {
     for (let s = 0; s < input.accounting.length; s++) {
       const acc = input.accounting[s] ?? [];
       const caso = input.caso[s] ?? [];
       if (acc.length) await appendFile(this.accountingFile, `${acc.join('\n')}\n`);
       if (caso.length) await appendFile(this.casoFile, `${caso.join('\n')}\n`);
+      appended(s);
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }

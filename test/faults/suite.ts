@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allVisible, checkDeadLetters, checkOutcome, rawComplete, totalLag, type Outcome } from './check.js';
+import { allVisible, checkDeadLetters, checkOutcome, rawComplete, replayFigures, totalLag, type Outcome } from './check.js';
 import type { Fault } from './faults.js';
 import { KnownInput, seededRandom } from './input.js';
 import { FaultPipeline } from './pipeline.js';
@@ -41,6 +41,19 @@ export interface SuiteOptions {
 
 export type FaultRun = FaultResult & { details: { trials: TrialRecord[]; invalidMissingFromDlq: number; deadLetters: number; unexpectedExits: string[]; stopExitCodes: Record<string, number | null> } };
 
+async function topicSizes(pipeline: FaultPipeline, topics: string[]): Promise<number> {
+  const admin = await pipeline.kafkaAdmin();
+  let total = 0;
+  for (const topic of topics) total += (await admin.groupOffsets('faults-nobody', pipeline.bus.topic(topic))).reduce((sum, o) => sum + Number(o.end), 0);
+  return total;
+}
+
+/** Until the topics hold more than `before` (or 5 s passed): new input has reached the stage that reads them. */
+async function grown(pipeline: FaultPipeline, topics: string[], before: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && (await topicSizes(pipeline, topics)) <= before) await sleep(20);
+}
+
 async function recover(pipeline: FaultPipeline, input: KnownInput, restoredAt: number, timeoutMs: number): Promise<number | null> {
   const deadline = restoredAt + timeoutMs;
   while (Date.now() < deadline) {
@@ -70,9 +83,17 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
     await pipeline.start();
     for (let t = 0; t < options.trials; t++) {
       const data = input.trial(t);
-      const writing = pipeline.write(data, 800);
-      const injectedAfterMs = Math.round(300 + random() * 4700);
-      await sleep(injectedAfterMs);
+      // the fault lands 0-400 ms after one of the bursts, while the stages are busy with it
+      const slice = 1 + Math.floor(random() * (data.accounting.length - 2));
+      const delayMs = Math.round(random() * 400);
+      const trialStart = Date.now();
+      let reached: () => void = () => undefined;
+      const burst = new Promise<void>((resolve) => (reached = resolve));
+      const writing = pipeline.write(data, 800, (s) => s === slice && reached());
+      await burst;
+      if (fault.busyTopics) await grown(pipeline, fault.busyTopics, await topicSizes(pipeline, fault.busyTopics));
+      await sleep(fault.busyTopics ? delayMs * 0.375 : delayMs);
+      const injectedAfterMs = Date.now() - trialStart;
       const { restoredAt, note } = await fault.inject({ pipeline, random, trial: t });
       await writing;
       const recoverySeconds = await recover(pipeline, input, restoredAt, fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000);
@@ -85,6 +106,7 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
       if (recoverySeconds === null) notes.push(`trial ${t + 1} did not recover within ${(fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000) / 1000} s (lag ${outcome.lag})`);
     }
     dlq = await checkDeadLetters(pipeline, input);
+    notes.push(await replayFigures(pipeline, input));
   } catch (error) {
     notes.push(`ABORTED after ${trials.length} trials: ${(error as Error).stack ?? String(error)}`.slice(0, 1500));
     say(`${fault.id} ABORTED: ${(error as Error).message}`);
