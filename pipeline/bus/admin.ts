@@ -1,4 +1,6 @@
 import type { Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TallyError } from '../errors.js';
 import { toKafkaError } from './kafka-errors.js';
 import type { Admin, PartitionOffsets, TopicSpec } from './types.js';
 
@@ -18,6 +20,8 @@ async function again<T>(action: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+const createTopicsPatienceMs = 60_000;
+
 /** Topic and offset administration; the same for both backends (it is not on the hot path). */
 export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
   const admin = client.admin();
@@ -26,10 +30,7 @@ export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
   } catch (error) {
     throw toKafkaError('connecting the admin client', error);
   }
-  const createMissing = async (topics: TopicSpec[]): Promise<void> => {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
+  const create = async (missing: TopicSpec[]): Promise<void> => {
     try {
       await admin.createTopics({
         waitForLeaders: true,
@@ -41,11 +42,33 @@ export async function kafkajsAdmin(client: Kafka): Promise<Admin> {
         })),
       });
     } catch (error) {
-      if (!String((error as Error).message).includes('already exists')) throw toKafkaError(`creating topics ${missing.map((t) => t.topic).join(', ')}`, error);
+      // another process created them first
+      if (!String((error as Error).message).includes('already exists')) throw error;
     }
   };
+  const leadersElected = async (names: string[]): Promise<boolean> => {
+    const metadata = await admin.fetchTopicMetadata({ topics: names });
+    return metadata.topics.length === names.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+  };
   return {
-    createTopics: (topics: TopicSpec[]): Promise<void> => again(`creating topics ${topics.map((t) => t.topic).join(', ')}`, () => createMissing(topics)),
+    async createTopics(topics: TopicSpec[]): Promise<void> {
+      // a broker busy creating other processes' topics may answer UNKNOWN_TOPIC_OR_PARTITION while
+      // it elects the new partitions' leaders: a retriable moment, not a reason to fail the stage
+      const deadline = Date.now() + createTopicsPatienceMs;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const existing = new Set(await admin.listTopics());
+          const missing = topics.filter((t) => !existing.has(t.topic));
+          if (missing.length > 0) await create(missing);
+          if (await leadersElected(topics.map((t) => t.topic))) return;
+          if (Date.now() > deadline) throw new TallyError('KAFKA_RETRIABLE', `creating topics ${topics.map((t) => t.topic).join(', ')}: partitions still without a leader after ${createTopicsPatienceMs / 1000} s`);
+        } catch (error) {
+          const failure = toKafkaError(`creating topics ${topics.map((t) => t.topic).join(', ')}`, error);
+          if (!failure.retriable || Date.now() > deadline) throw failure;
+        }
+        await sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    },
     async deleteTopics(topics: string[]): Promise<void> {
       if (topics.length) await admin.deleteTopics({ topics }).catch((error: unknown) => { throw toKafkaError(`deleting topics ${topics.join(', ')}`, error); });
     },

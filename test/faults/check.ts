@@ -1,0 +1,212 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import kafkajs from 'kafkajs';
+import type { KnownInput } from './input.js';
+import { groupTopics, type FaultPipeline } from './pipeline.js';
+
+/** What the sinks hold against what the input says they must. */
+export interface Outcome {
+  /** expected accounting documents or VMs absent from Elasticsearch, or there with other content */
+  esMissing: string[];
+  esWrong: string[];
+  /** ids held more than once (or not in the input at all) */
+  esDoubled: string[];
+  esExtra: string[];
+  /** VMs absent from the APEL queue, or whose last message holding them carries an older snapshot */
+  apelMissing: string[];
+  apelStale: string[];
+  lag: number;
+}
+
+interface AccountingDoc {
+  resource?: string;
+  value?: number;
+  userid?: string;
+  serviceid?: string;
+  duration_ms?: number;
+}
+
+interface VmDoc {
+  vm_uuid?: string;
+  wall_duration_seconds?: number;
+  cpu_duration_seconds?: number;
+}
+
+async function allDocs<T>(pipeline: FaultPipeline, index: string, fields: string[]): Promise<T[]> {
+  await pipeline.es.indices.refresh({ index, allow_no_indices: true, ignore_unavailable: true });
+  const docs: T[] = [];
+  let page = await pipeline.es.search<T>({ index, allow_no_indices: true, ignore_unavailable: true, size: 10_000, _source: fields, scroll: '60s' });
+  try {
+    while (page.hits.hits.length > 0) {
+      for (const hit of page.hits.hits) if (hit._source) docs.push(hit._source);
+      if (!page._scroll_id) break;
+      page = await pipeline.es.scroll<T>({ scroll_id: page._scroll_id, scroll: '60s' });
+    }
+  } finally {
+    if (page._scroll_id) await pipeline.es.clearScroll({ scroll_id: page._scroll_id }).catch(() => undefined);
+  }
+  return docs;
+}
+
+export async function indexCounts(pipeline: FaultPipeline): Promise<{ accounting: number; vms: number }> {
+  const count = async (base: string) => {
+    const index = `${pipeline.world.indexPrefix}${base}-*`;
+    await pipeline.es.indices.refresh({ index, allow_no_indices: true, ignore_unavailable: true });
+    return (await pipeline.es.count({ index, allow_no_indices: true, ignore_unavailable: true })).count;
+  };
+  return { accounting: await count('accounting-usage'), vms: await count('cloud-vm') };
+}
+
+/** Total lag of every group over its topics (offsets not yet committed). */
+export async function totalLag(pipeline: FaultPipeline): Promise<number> {
+  const admin = await pipeline.kafkaAdmin();
+  let lag = 0;
+  for (const [stage, topics] of Object.entries(groupTopics) as [keyof typeof groupTopics, readonly string[]][]) {
+    for (const topic of topics) {
+      const offsets = await admin.groupOffsets(pipeline.groups[stage], pipeline.bus.topic(topic));
+      for (const o of offsets) lag += Number(o.end) - (o.committed === '-1' ? 0 : Number(o.committed));
+    }
+  }
+  return lag;
+}
+
+/** The raw topics hold at least every line written (ship has sent everything). */
+export async function rawComplete(pipeline: FaultPipeline, input: KnownInput): Promise<boolean> {
+  const admin = await pipeline.kafkaAdmin();
+  const size = async (topic: string) => (await admin.groupOffsets('faults-nobody', pipeline.bus.topic(topic))).reduce((sum, o) => sum + Number(o.end), 0);
+  return (await size('raw.accounting')) >= input.accountingLines && (await size('raw.caso-json')) >= input.casoLines;
+}
+
+/** The records of APEL cloud messages in queue order: [VMUUID, WallDuration, CpuDuration] per record. */
+export async function apelRecords(dir: string): Promise<{ uuid: string; wall: number; cpu: number }[]> {
+  let folders: string[];
+  try {
+    folders = (await readdir(dir)).filter((name) => /^[0-9a-f]{8}$/.test(name)).sort();
+  } catch {
+    return [];
+  }
+  const records: { uuid: string; wall: number; cpu: number }[] = [];
+  for (const folder of folders) {
+    const names = (await readdir(path.join(dir, folder))).filter((name) => /^[0-9a-f]{14}$/.test(name)).sort();
+    for (const name of names) {
+      const body = await readFile(path.join(dir, folder, name), 'utf8');
+      if (!body.startsWith('APEL-cloud-message')) continue;
+      for (const chunk of body.split(/^%%$/m)) {
+        const fields = new Map(chunk.split('\n').filter((l) => l.includes(': ')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+        const uuid = fields.get('VMUUID');
+        if (uuid) records.push({ uuid, wall: Number(fields.get('WallDuration')), cpu: Number(fields.get('CpuDuration')) });
+      }
+    }
+  }
+  return records;
+}
+
+export async function apelLatest(dir: string): Promise<Map<string, { wall: number; cpu: number }>> {
+  const latest = new Map<string, { wall: number; cpu: number }>();
+  for (const r of await apelRecords(dir)) latest.set(r.uuid, { wall: r.wall, cpu: r.cpu });
+  return latest;
+}
+
+/** Everything expected is visible: ES counts reached, APEL has every VM at its latest snapshot. */
+export async function allVisible(pipeline: FaultPipeline, input: KnownInput): Promise<boolean> {
+  const counts = await indexCounts(pipeline);
+  if (counts.accounting < input.accounting.size || counts.vms < input.vms.size) return false;
+  const latest = await apelLatest(pipeline.apelDir);
+  for (const vm of input.vms.values()) if (latest.get(vm.uuid)?.wall !== vm.wall) return false;
+  const es = await allDocs<VmDoc>(pipeline, `${pipeline.world.indexPrefix}cloud-vm-*`, ['vm_uuid', 'wall_duration_seconds']);
+  const walls = new Map(es.map((d) => [d.vm_uuid, d.wall_duration_seconds]));
+  for (const vm of input.vms.values()) if (walls.get(vm.uuid) !== vm.wall) return false;
+  return true;
+}
+
+export async function checkOutcome(pipeline: FaultPipeline, input: KnownInput): Promise<Outcome> {
+  const outcome: Outcome = { esMissing: [], esWrong: [], esDoubled: [], esExtra: [], apelMissing: [], apelStale: [], lag: await totalLag(pipeline) };
+  const accounting = await allDocs<AccountingDoc>(pipeline, `${pipeline.world.indexPrefix}accounting-usage-*`, ['resource', 'value', 'userid', 'serviceid', 'duration_ms']);
+  const seen = new Map<string, AccountingDoc[]>();
+  for (const doc of accounting) seen.set(doc.resource ?? '?', [...(seen.get(doc.resource ?? '?') ?? []), doc]);
+  for (const [resource, expected] of input.accounting) {
+    const docs = seen.get(resource);
+    if (!docs) outcome.esMissing.push(resource);
+    else if (!docs.some((d) => d.value === expected.value && d.userid === expected.userid && d.serviceid === expected.serviceid && d.duration_ms === expected.duration_ms)) outcome.esWrong.push(resource);
+    if (docs && docs.length > 1) outcome.esDoubled.push(resource);
+  }
+  for (const resource of seen.keys()) if (!input.accounting.has(resource)) outcome.esExtra.push(resource);
+
+  const vms = await allDocs<VmDoc>(pipeline, `${pipeline.world.indexPrefix}cloud-vm-*`, ['vm_uuid', 'wall_duration_seconds', 'cpu_duration_seconds']);
+  const vmSeen = new Map<string, VmDoc[]>();
+  for (const doc of vms) vmSeen.set(doc.vm_uuid ?? '?', [...(vmSeen.get(doc.vm_uuid ?? '?') ?? []), doc]);
+  for (const [uuid, expected] of input.vms) {
+    const docs = vmSeen.get(uuid);
+    if (!docs) outcome.esMissing.push(uuid);
+    else if (!docs.some((d) => d.wall_duration_seconds === expected.wall && d.cpu_duration_seconds === expected.cpu)) outcome.esWrong.push(`${uuid} (wall ${docs.map((d) => d.wall_duration_seconds).join(',')} instead of ${expected.wall})`);
+    if (docs && docs.length > 1) outcome.esDoubled.push(uuid);
+  }
+  for (const uuid of vmSeen.keys()) if (!input.vms.has(uuid)) outcome.esExtra.push(uuid);
+
+  const latest = await apelLatest(pipeline.apelDir);
+  for (const [uuid, expected] of input.vms) {
+    const last = latest.get(uuid);
+    if (!last) outcome.apelMissing.push(uuid);
+    else if (last.wall !== expected.wall || last.cpu !== expected.cpu) outcome.apelStale.push(`${uuid} (wall ${last.wall} instead of ${expected.wall})`);
+  }
+  return outcome;
+}
+
+/** The dead letters: how many of the deliberately invalid lines are there, and what else is. */
+export async function checkDeadLetters(pipeline: FaultPipeline, input: KnownInput): Promise<{ letters: number; invalidFound: number; invalidMissing: number; valid: string[] }> {
+  const topics = ['dlq.accounting', 'dlq.caso-json'].map((t) => pipeline.bus.topic(t));
+  const admin = await pipeline.kafkaAdmin();
+  let total = 0;
+  for (const topic of topics) total += (await admin.groupOffsets('faults-nobody', topic)).reduce((s, o) => s + Number(o.end), 0);
+  const messages: string[] = [];
+  const valid: string[] = [];
+  if (total > 0) {
+    const kafka = new kafkajs.Kafka({ brokers: [pipeline.services.brokers], clientId: 'faults-dlq-reader', logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `faults-dlq-${Date.now()}-${Math.random().toString(36).slice(2)}` });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics, fromBeginning: true });
+      let received = 0;
+      const done = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`read ${received} of ${total} dead letters in 120 s`)), 120_000);
+        void consumer.run({
+          eachMessage: async ({ message }) => {
+            received += 1;
+            const letter = JSON.parse(message.value?.toString('utf8') ?? '{}') as { stage?: string; original?: { data?: string } };
+            let text = letter.original?.data ?? '';
+            try {
+              text = (JSON.parse(text) as { message?: string }).message ?? text;
+            } catch {
+              /* the original is not an envelope: a sink dead-lettered a normalised record */
+            }
+            if (letter.stage === 'transform' && input.invalid.has(text)) messages.push(text);
+            else valid.push(`${letter.stage}: ${text.slice(0, 120)}`);
+            if (received >= total) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        });
+      });
+      await done;
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+    }
+  }
+  const found = new Set(messages);
+  return { letters: total, invalidFound: found.size, invalidMissing: input.invalid.size - found.size, valid };
+}
+
+/** How much the faults made the pipeline repeat: evidence a fault hit work in flight. */
+export async function replayFigures(pipeline: FaultPipeline, input: KnownInput): Promise<string> {
+  const admin = await pipeline.kafkaAdmin();
+  const size = async (topic: string) => (await admin.groupOffsets('faults-nobody', pipeline.bus.topic(topic))).reduce((sum, o) => sum + Number(o.end), 0);
+  const raw = (await size('raw.accounting')) + (await size('raw.caso-json'));
+  const domain = (await size('accounting.usage')) + (await size('cloud.vm'));
+  const apel = await apelRecords(pipeline.apelDir);
+  const snapshots = new Set(apel.map((r) => `${r.uuid}/${r.wall}`));
+  const index = `${pipeline.world.indexPrefix}accounting-usage-*`;
+  const stats = await pipeline.es.indices.stats({ index, metric: 'indexing' });
+  const indexed = stats._all.primaries?.indexing?.index_total ?? 0;
+  return `replays: raw topics hold ${raw - input.accountingLines - input.casoLines} lines more than written, domain topics ${domain - input.accounting.size - input.snapshotLines} records more than normalised once; Elasticsearch indexed accounting documents ${indexed} times for ${input.accounting.size} documents (since the node last started); the APEL queue holds ${apel.length - snapshots.size} repeated snapshots`;
+}

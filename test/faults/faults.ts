@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FaultPipeline, StageName } from './pipeline.js';
+
+export interface FaultContext {
+  pipeline: FaultPipeline;
+  random: () => number;
+  trial: number;
+}
+
+/** One kind of fault: inject it, restore, and say when the world was whole again (ms since the epoch). */
+export interface Fault {
+  id: string;
+  description: string;
+  /** the fault stops a service every pipeline of the world uses: it must run alone in its world */
+  exclusive: boolean;
+  /** the fault waits for these logical topics to grow after the burst: the stage that reads them then has work in hand */
+  busyTopics?: string[];
+  /** how long a trial may take to recover before it counts as a stall (default 300 s) */
+  recoveryTimeoutMs?: number;
+  inject(context: FaultContext): Promise<{ restoredAt: number; note?: string }>;
+}
+
+export const esOutageMs = 60_000;
+
+const inputOf: Record<StageName, string[] | undefined> = { ship: undefined, transform: ['raw.accounting'], 'sink-elasticsearch': ['accounting.usage'], 'sink-apel': ['cloud.vm'] };
+
+function sigkill(stage: StageName): Fault {
+  const busyTopics = inputOf[stage];
+  return {
+    id: `sigkill-${stage}`,
+    description: `SIGKILL of tally ${stage.replace('-', ' ')} mid-batch (0-150 ms after new input reached it), then restart`,
+    exclusive: false,
+    ...(busyTopics ? { busyTopics } : {}),
+    async inject({ pipeline }) {
+      await pipeline.restart(stage, 'SIGKILL');
+      return { restoredAt: Date.now() };
+    },
+  };
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  } catch {
+    return 0;
+  }
+}
+
+export const faults: Fault[] = [
+  sigkill('ship'),
+  sigkill('transform'),
+  sigkill('sink-elasticsearch'),
+  sigkill('sink-apel'),
+  {
+    id: 'es-stopped-60s',
+    description: `Elasticsearch stopped for ${esOutageMs / 1000} s while data flows, then started again (same data)`,
+    exclusive: true,
+    async inject({ pipeline }) {
+      await pipeline.services.stopElasticsearch();
+      await sleep(esOutageMs);
+      await pipeline.services.startElasticsearch();
+      return { restoredAt: Date.now() };
+    },
+  },
+  {
+    id: 'es-bulk-429-503',
+    description: 'Elasticsearch (through a proxy) answering, for 4-10 s, 503 to a quarter of the _bulk requests and 429 es_rejected_execution_exception to a random half of the items of half of them (those items not forwarded)',
+    exclusive: false,
+    async inject({ pipeline, random }) {
+      const before = { ...pipeline.proxy.stats };
+      pipeline.proxy.setFaulty(true);
+      await sleep(4000 + random() * 6000);
+      pipeline.proxy.setFaulty(false);
+      const s = pipeline.proxy.stats;
+      return { restoredAt: Date.now(), note: `${s.whole503 - before.whole503} bulks answered 503, ${s.partial - before.partial} partially rejected (${s.itemsRejected - before.itemsRejected} items 429)` };
+    },
+  },
+  {
+    id: 'kafka-broker-restart',
+    description: 'the Kafka broker stopped and started again (same data folder) while producers and consumers run',
+    exclusive: true,
+    async inject({ pipeline }) {
+      const stoppedAt = Date.now();
+      await pipeline.services.stopKafka();
+      await pipeline.services.startKafka();
+      await pipeline.resetAdmin();
+      return { restoredAt: Date.now(), note: `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s` };
+    },
+  },
+  {
+    id: 'rebalance-second-transform',
+    description: 'a second tally transform joins the group while batches are in flight, takes partitions, then leaves (SIGTERM, or SIGKILL in every other trial)',
+    exclusive: false,
+    busyTopics: ['raw.accounting'],
+    async inject({ pipeline, trial }) {
+      const { process, opsPort } = await pipeline.startExtraTransform();
+      const deadline = Date.now() + 30_000;
+      let handled = 0;
+      while (Date.now() < deadline && (handled = await metric(opsPort, 'tally_batch_messages_total')) === 0) await sleep(250);
+      const signal = trial % 2 === 1 ? 'SIGKILL' : 'SIGTERM';
+      const code = await pipeline.kill(process, signal);
+      return { restoredAt: Date.now(), note: `second transform handled ${handled} messages before ${signal}${signal === 'SIGTERM' ? ` (exit ${code})` : ''}` };
+    },
+  },
+];
+
+/**
+ * The suite's negative control: the proxy silently swallows part of the documents while claiming
+ * them indexed. A suite that reports no loss here could not see one anywhere.
+ */
+export const silentDropControl: Fault = {
+  id: 'control-silent-drop',
+  description: 'negative control: a proxy that answers 201 for bulk items it never forwarded',
+  exclusive: false,
+  recoveryTimeoutMs: 20_000,
+  async inject({ pipeline }) {
+    pipeline.proxy.setLying(true);
+    await sleep(4000);
+    pipeline.proxy.setLying(false);
+    return { restoredAt: Date.now() };
+  },
+};
+
+export function faultById(id: string): Fault {
+  const fault = [...faults, silentDropControl].find((f) => f.id === id);
+  if (!fault) throw new Error(`no fault ${id}; known: ${faults.map((f) => f.id).join(', ')}`);
+  return fault;
+}

@@ -1,0 +1,35 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planFromEnv, runPlan } from './run.js';
+
+/**
+ * The fault suite, short: every fault of test/faults/faults.ts, TALLY_FAULT_TRIALS times each
+ * (2 here; `npm run test:faults` runs 20 and writes test/faults/REPORT.md), on Kafka and
+ * Elasticsearch of its own. Nothing lost, nothing doubled, nothing valid dead-lettered, every
+ * deliberately invalid line dead-lettered, and every trial recovers without a restart.
+ */
+describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, broker restart, rebalance', { timeout: 3_600_000 }, () => {
+  test('every trial ends with each expected record once in Elasticsearch, its latest snapshot last in the APEL queue, only the invalid lines dead-lettered, lag 0', async () => {
+    const { worlds, options } = await planFromEnv();
+    const { runs, controls } = await runPlan(worlds, options);
+    process.stdout.write(`# faults: results in ${options.resultsDir}\n`);
+    assert.equal(runs.length, worlds.flat().length, 'every fault ran');
+    for (const run of runs) {
+      const where = `${run.fault}: ${run.notes.join(' | ').slice(0, 1500)}`;
+      assert.equal(run.trials, options.trials, `${where}: every trial ran`);
+      assert.equal(run.lost, 0, `${where}: records lost`);
+      assert.equal(run.doubled, 0, `${where}: records doubled in Elasticsearch`);
+      assert.equal(run.validInDlq, 0, `${where}: valid records in the DLQ`);
+      assert.equal(run.details.invalidMissingFromDlq, 0, `${where}: invalid lines missing from the DLQ`);
+      assert.equal(run.recoverySeconds.length, run.trials, `${where}: every trial recovered without a restart`);
+      assert.deepEqual(run.details.unexpectedExits, [], `${where}: no stage died by itself`);
+      for (const t of run.details.trials) assert.equal(t.outcome.lag, 0, `${where}: lag 0 after trial ${t.trial + 1}`);
+    }
+    // the negative control: documents swallowed behind the sink's back must show up as lost
+    for (const control of controls) {
+      assert.equal(control.trials, 1, `${control.fault} ran: ${control.notes.join(' | ')}`);
+      assert.ok(control.lost > 0, `${control.fault}: the checks see the silently dropped documents as lost (${control.lost})`);
+      assert.equal(control.recoverySeconds.length, 0, `${control.fault}: and the trial does not count as recovered`);
+    }
+  });
+});
