@@ -21,18 +21,8 @@ logger.raft.name = kafka.server.KafkaRaftServer
 logger.raft.level = info
 `;
 
-function serverProperties(config: ServicesConfig['kafka'], dataDir: string): string {
-  const host = '127.0.0.1';
-  return `process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@${host}:${config.controllerPort}
-listeners=PLAINTEXT://${host}:${config.port},CONTROLLER://${host}:${config.controllerPort}
-advertised.listeners=PLAINTEXT://${host}:${config.port}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${dataDir}
-num.partitions=1
+/** What a one-node, replication-1 broker on a small machine needs, whatever its listeners. */
+export const singleNodeSettings = `num.partitions=1
 auto.create.topics.enable=true
 delete.topic.enable=true
 offsets.topic.replication.factor=1
@@ -45,7 +35,20 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=2
-log.flush.interval.messages=9223372036854775807
+`;
+
+function serverProperties(config: ServicesConfig['kafka'], dataDir: string): string {
+  const host = '127.0.0.1';
+  return `process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@${host}:${config.controllerPort}
+listeners=PLAINTEXT://${host}:${config.port},CONTROLLER://${host}:${config.controllerPort}
+advertised.listeners=PLAINTEXT://${host}:${config.port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${dataDir}
+${singleNodeSettings}log.flush.interval.messages=9223372036854775807
 `;
 }
 

@@ -11,6 +11,7 @@ import { decodeOriginal, type DeadLetter } from '../../pipeline/dlq.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import { dirq } from '../interop/apel/tools.js';
 import { esClient, eventually, freePort, testConfig, testLog, uniqueName } from '../support/world.js';
+import type { FaultResult } from './suite.js';
 
 /**
  * The APEL and truncation fault trials (test/faults/apel-*.test.ts, truncation-*.test.ts): one
@@ -25,16 +26,7 @@ export const faultTrials = (): number => Math.max(1, Number.parseInt(process.env
 export const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const tallyBin = path.join(projectRoot, 'bin/tally');
 
-export interface FaultResult {
-  fault: string;
-  description: string;
-  trials: number;
-  lost: number;
-  doubled: number;
-  validInDlq: number;
-  recoverySeconds: number[];
-  notes: string[];
-}
+export type { FaultResult };
 
 /** Writes `$TALLY_FAULT_RESULTS_DIR/<fault>.json` when that is set. */
 export async function writeFaultResult(result: FaultResult): Promise<void> {

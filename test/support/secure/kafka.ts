@@ -6,7 +6,7 @@ import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { kafkaLibs } from '../../../pipeline/services/artifacts.js';
 import { findJava } from '../../../pipeline/services/java.js';
-import { clusterId, log4j2 } from '../../../pipeline/services/kafka.js';
+import { clusterId, log4j2, singleNodeSettings } from '../../../pipeline/services/kafka.js';
 import { isAlive, spawnDetached, stopProcess, waitFor, type OwnedProcess } from '../../../pipeline/services/process.js';
 import { servicesLayout } from '../../../pipeline/services/layout.js';
 import { freePort, testConfig } from '../world.js';
@@ -60,19 +60,7 @@ ssl.truststore.type=PEM
 ssl.truststore.location=${caFile}
 ssl.client.auth=none
 log.dirs=${dataDir}
-num.partitions=1
-auto.create.topics.enable=true
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-num.network.threads=2
-num.io.threads=2
-`;
+${singleNodeSettings}`;
 }
 
 async function securedReady(bootstrap: string, caFile: string, user: ScramUser): Promise<boolean> {
