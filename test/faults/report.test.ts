@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeReport } from './report.js';
@@ -20,4 +20,5 @@ test('the report reads every <fault>.json of the shared shape, whichever suite w
   assert.match(report, /\| `apel-dir-removed` \| 2 \| 3 \| .*\*\*FAIL\*\*/, 'a loss fails the fault');
   assert.match(report, /\| `broker` \| .*\*\*FAIL\*\*/, 'a trial that did not recover fails the fault');
   assert.match(report, /- apel-dir-removed note/);
+  await rm(dir, { recursive: true, force: true });
 });
