@@ -60,8 +60,9 @@ export function clusterId(): string {
   return id;
 }
 
-export async function kafkaReady(bootstrap: string, timeoutMs = 2000): Promise<boolean> {
-  const client = new kafkajs.Kafka({ brokers: [bootstrap], clientId: 'tally-probe', logLevel: kafkajs.logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
+/** Whether a broker answers with a cluster and a controller; `security` adds a secured listener's ssl/sasl. */
+export async function kafkaReady(bootstrap: string, timeoutMs = 2000, security: Pick<kafkajs.KafkaConfig, 'ssl' | 'sasl'> = {}): Promise<boolean> {
+  const client = new kafkajs.Kafka({ brokers: [bootstrap], clientId: 'tally-probe', logLevel: kafkajs.logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 }, ...security });
   const admin = client.admin();
   try {
     await admin.connect();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { kafkaLibs } from '../../../pipeline/services/artifacts.js';
 import { findJava } from '../../../pipeline/services/java.js';
-import { clusterId, log4j2, singleNodeSettings } from '../../../pipeline/services/kafka.js';
+import { clusterId, kafkaReady, log4j2, singleNodeSettings } from '../../../pipeline/services/kafka.js';
 import { isAlive, spawnDetached, stopProcess, waitFor, type OwnedProcess } from '../../../pipeline/services/process.js';
 import { servicesLayout } from '../../../pipeline/services/layout.js';
 import { freePort, testConfig } from '../world.js';
@@ -63,27 +63,11 @@ log.dirs=${dataDir}
 ${singleNodeSettings}`;
 }
 
-async function securedReady(bootstrap: string, caFile: string, user: ScramUser): Promise<boolean> {
-  const client = new kafkajs.Kafka({
-    brokers: [bootstrap],
-    clientId: 'h-sec-probe',
-    logLevel: kafkajs.logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 3000,
-    retry: { retries: 0 },
+function securedReady(bootstrap: string, caFile: string, user: ScramUser): Promise<boolean> {
+  return kafkaReady(bootstrap, 3000, {
     ssl: { ca: [readFileSync(caFile, 'utf8')] },
     sasl: { mechanism: user.mechanism, username: user.username, password: user.password } as kafkajs.SASLOptions,
   });
-  const admin = client.admin();
-  try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
 }
 
 /** Certificates made with openssl, SCRAM users written at storage format time, ports free now. */
