@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../pipeline/config/load.js';
 import { TallyError } from '../pipeline/errors.js';
@@ -103,6 +103,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const outDir = options.outDir ?? path.join(projectRoot, 'bench');
   const json = `${JSON.stringify(report, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
   const markdown = renderMarkdown(report);
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'report.json'), json);
   writeFileSync(path.join(outDir, 'REPORT.md'), markdown);
   // every run also keeps its own copy next to its logs and profiles

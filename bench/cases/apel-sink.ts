@@ -12,6 +12,8 @@ import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResul
 import { newestProfile, summariseProfile } from '../profile.js';
 import { benchScript } from '../tally-stage.js';
 
+type Backend = 'kafkajs' | 'rdkafka';
+
 /** files per directory fsync in the ceiling writer */
 const filesPerDirectorySync = 10;
 
@@ -67,11 +69,11 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
   const meanRecord = records.reduce((s, r) => s + (r.value as Buffer).length, 0) / records.length;
   let lastQueue: string | undefined;
 
-  const sinkRun = async (cpuProfile = false) => {
+  const sinkRun = async (backend: Backend, cpuProfile = false) => {
     const queue = path.join(world.workDir('apel-queue'), 'outgoing');
-    const configFile = world.tallyConfig('apel-sink', { kafka: { topicPrefix: prefix } });
-    const profile = cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(world.dir, 'profiles')}`, `--cpu-prof-name=apel-sink-${Date.now()}.cpuprofile`] : [];
-    const child = startChild('apel-sink', process.execPath, [...profile, benchScript('apel-sink-runner'), configFile, queue, world.group('apel')], { logFile: world.logFile('apel-sink'), readyText: /^bench apel sink running/m });
+    const configFile = world.tallyConfig(`apel-sink-${backend}`, { kafka: { backend, topicPrefix: prefix } });
+    const profile = cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(world.dir, 'profiles')}`, `--cpu-prof-name=apel-sink-${backend}-${Date.now()}.cpuprofile`] : [];
+    const child = startChild(`apel-sink-${backend}`, process.execPath, [...profile, benchScript('apel-sink-runner'), configFile, queue, world.group('apel')], { logFile: world.logFile(`apel-sink-${backend}`), readyText: /^bench apel sink running/m });
     try {
       await child.ready();
       const t = await untilComplete({ count: async () => writtenSoFar(child), target: n, processes: [child], intervalMs: 10 });
@@ -81,41 +83,46 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
       await child.stop(cpuProfile ? 20_000 : afterRunGraceMs);
     }
   };
-  const plans: ToolPlan[] = [
-    {
-      tool: 'tally sink apel',
+  const plans: ToolPlan[] = [];
+  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    plans.push({
+      tool: `tally sink apel (${backend})`,
       role: 'tally',
-      detail: 'startApelSink in its own process (bench/peers/apel-sink-runner.ts), kafkajs, defaults: Avro decode → APEL cloud text → messages of 100 records → dirq element (tmp, fsync, link, directory fsync)',
-      run: () => sinkRun(),
+      detail: `startApelSink in its own process (bench/peers/apel-sink-runner.ts), ${backend}, defaults: Avro decode → APEL cloud text → messages of 100 records → dirq element (tmp, fsync, link, directory fsync)`,
+      run: () => sinkRun(backend),
+    });
+  }
+  plans.push({
+    tool: 'same bytes as files (fsync per file)',
+    role: 'ceiling',
+    detail: `the files the preceding sink run wrote, written again by a minimal writer: tmp (O_EXCL), fsync, link, unlink, one directory fsync per ${filesPerDirectorySync} files`,
+    run: async () => {
+      if (!lastQueue) throw new Error('no sink run to copy');
+      const target = path.join(world.workDir('apel-files'), 'out');
+      const child = startChild('file-writer', process.execPath, [benchScript('file-writer'), lastQueue, target, String(filesPerDirectorySync)], { logFile: world.logFile('file-writer'), readyText: /^bench file-writer ready/m });
+      await child.ready();
+      try {
+        return fromThroughput(await untilComplete({ count: async () => writtenSoFar(child), target: n, processes: [child], intervalMs: 5 }), meanRecord);
+      } finally {
+        await child.exit(30_000);
+      }
     },
-    {
-      tool: 'same bytes as files (fsync per file)',
-      role: 'ceiling',
-      detail: `the files the preceding sink run wrote, written again by a minimal writer: tmp (O_EXCL), fsync, link, unlink, one directory fsync per ${filesPerDirectorySync} files`,
-      run: async () => {
-        if (!lastQueue) throw new Error('no sink run to copy');
-        const target = path.join(world.workDir('apel-files'), 'out');
-        const child = startChild('file-writer', process.execPath, [benchScript('file-writer'), lastQueue, target, String(filesPerDirectorySync)], { logFile: world.logFile('file-writer'), readyText: /^bench file-writer ready/m });
-        await child.ready();
-        try {
-          return fromThroughput(await untilComplete({ count: async () => writtenSoFar(child), target: n, processes: [child], intervalMs: 5 }), meanRecord);
-        } finally {
-          await child.exit(30_000);
-        }
-      },
-    },
-  ];
+  });
   result.rows = await interleaved(plans, world.sizes.runs, log);
-  const tally = result.rows.find((r): r is ToolRow => r.tool === 'tally sink apel' && r.status === 'ok');
   const ceiling = result.rows.find((r) => r.role === 'ceiling' && r.status === 'ok');
-  if (tally) result.ratios.push(absolute('APEL sink records/s', tally.tool, tally.eventsPerSecond, { text: '≥ 50,000 records/s', threshold: 50_000 }));
-  if (tally && ceiling) result.ratios.push(ratio('APEL sink / same bytes as files', tally, ceiling, (r) => r.eventsPerSecond));
+  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    const tally = result.rows.find((r): r is ToolRow => r.tool === `tally sink apel (${backend})` && r.status === 'ok');
+    if (tally) result.ratios.push(absolute(`APEL sink (${backend}) records/s`, tally.tool, tally.eventsPerSecond, { text: '≥ 50,000 records/s', threshold: 50_000 }));
+    if (tally && ceiling) result.ratios.push(ratio(`APEL sink (${backend}) / same bytes as files`, tally, ceiling, (r) => r.eventsPerSecond));
+  }
   if (ctx.profile) {
     const since = Date.now();
     try {
-      await sinkRun(true);
-      const file = newestProfile(path.join(world.dir, 'profiles'), 'apel-sink', since);
-      if (file) result.profiles.push(summariseProfile('tally sink apel', file));
+      for (const backend of ['kafkajs', 'rdkafka'] as const) {
+        await sinkRun(backend, true);
+        const file = newestProfile(path.join(world.dir, 'profiles'), `apel-sink-${backend}`, since);
+        if (file) result.profiles.push(summariseProfile(`tally sink apel (${backend})`, file));
+      }
     } catch (error) {
       log(`  profile of the APEL sink failed: ${(error as Error).message}`);
     }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CaseContext } from '../context.js';
 import type { CorpusFile } from '../corpus.js';
-import { afterRunGraceMs, type MeasuredChild } from '../child.js';
+import { afterRunGraceMs, startChild, type MeasuredChild } from '../child.js';
 import { untilComplete } from '../measure.js';
 import { kcatTool, rsyslogTool, syslogNgTool, installHint } from '../peers/installed.js';
 import { startKcatProducer } from '../peers/kcat.js';
@@ -9,7 +9,7 @@ import { startRsyslogFileToKafka } from '../peers/rsyslog.js';
 import { startSyslogNgFileToKafka } from '../peers/syslog-ng.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
-import { readyText, startTallyStage } from '../tally-stage.js';
+import { benchScript, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
 import { chownTree } from '../files.js';
 
@@ -56,6 +56,12 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
     return startTallyStage(world, { label: `ship-${backend}`, configFile, args: ['ship'], ready: readyText.ship, cpuProfile, awaitReady: false });
   };
 
+  const produceLoop = (backend: Backend) => (topic: string, corpus: CorpusFile): MeasuredChild => {
+    const prefix = topic.slice(0, -'raw.accounting'.length);
+    const configFile = world.tallyConfig(`produce-loop-${backend}`, { kafka: { backend, topicPrefix: prefix } });
+    return startChild(`produce-loop-${backend}`, process.execPath, [benchScript('produce-loop'), configFile, corpus.path, topic, '2048', '2'], { logFile: world.logFile(`produce-loop-${backend}`), readyText: /^bench produce-loop ready/m });
+  };
+
   const plans: ToolPlan[] = [];
   const unavailable: ToolRow[] = [];
   const kcat = kcatTool();
@@ -64,6 +70,7 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
   } else unavailable.push(unavailableRow('kcat -P', 'ceiling', 'kcat', 'not installed', `kcat is not installed: ${installHint}`));
   for (const backend of ['kafkajs', 'rdkafka'] as const) {
     plans.push({ tool: `tally ship (${backend})`, role: 'tally', detail: `Filebeat envelope per line, key = host:path, defaults (batch 2048 lines, linger 20 ms), compression none`, run: (_, warmUp) => measured(backend, warmUp, tallyShip(backend)) });
+    plans.push({ tool: `produce loop (${backend})`, role: 'ceiling', detail: `the JavaScript client's own ceiling: the same envelopes and keys built before the clock (ship's template), produced through the same Bus producer in sends of 2048, ${backend === 'kafkajs' ? '1 send' : '2 sends'} in flight as ship; no file reading, registry or acknowledgement bookkeeping`, run: (_, warmUp) => measured(`loop-${backend}`, warmUp, produceLoop(backend)) });
   }
   const rsyslog = rsyslogTool();
   if (rsyslog?.modules.includes('imfile') && rsyslog.modules.includes('omkafka')) {
@@ -105,6 +112,9 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
       const other = row(peer);
       if (other) result.ratios.push(ratio(`ship (${backend}) / ${peer.split(' ')[0]}`, tally, other, (r) => r.eventsPerSecond, { text: `faster than ${peer.split(' ')[0]} (> 1)`, threshold: 1.0000001 }));
     }
+    const loop = row(`produce loop (${backend})`);
+    if (loop) result.ratios.push(ratio(`ship (${backend}) / produce loop (${backend})`, tally, loop, (r) => r.eventsPerSecond, undefined, 'what the shipper keeps of its client\'s ceiling'));
+    if (loop && ceiling) result.ratios.push(ratio(`produce loop (${backend}) / kcat`, loop, ceiling, (r) => r.eventsPerSecond, undefined, 'the JavaScript client against librdkafka in C'));
     if (ceiling) result.ratios.push(ratio(`ship (${backend}) CPU per event / kcat`, tally, ceiling, (r) => r.cpuSecondsPerMillion, undefined, 'CPU cost ratio: lower is better'));
   }
 

@@ -59,12 +59,48 @@ export abstract class ConsumerCore implements Consumer {
     const inFlight = this.ledger.inFlight();
     if (!this.pressurePaused && inFlight >= this.maxInFlight) {
       this.pressurePaused = true;
-      if (!this.userPaused) this.pausePartitions();
+      this.syncPause();
     } else if (this.pressurePaused && inFlight <= this.maxInFlight / 2) {
       this.pressurePaused = false;
-      if (!this.userPaused) this.resumePartitions();
+      this.longPressure = false;
+      this.syncPause();
       for (const wake of this.drainWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Whether the backend pauses its partitions while in-flight work is over the bound. librdkafka
+   * drops what it has fetched for a partition when it is paused and fetches it again on resume, so
+   * the rdkafka backend stops taking messages from its local queue instead (`waitForRoom`), and
+   * pauses only when the pressure lasts (`pauseForLongPressure`).
+   */
+  protected pausesUnderPressure = true;
+  private longPressure = false;
+  private partitionsPaused = false;
+
+  /** The pressure lasts: pause the partitions after all, until in-flight work falls below the resume mark. */
+  protected pauseForLongPressure(): void {
+    if (!this.pressurePaused || this.longPressure) return;
+    this.longPressure = true;
+    this.syncPause();
+  }
+
+  /** Pauses or resumes the partitions when the wanted state changed: paused by the user, or under pressure where the backend pauses for it. */
+  private syncPause(): void {
+    const wanted = this.userPaused || (this.pressurePaused && (this.pausesUnderPressure || this.longPressure));
+    if (wanted === this.partitionsPaused) return;
+    this.partitionsPaused = wanted;
+    if (wanted) this.pausePartitions();
+    else this.resumePartitions();
+  }
+
+  /** Resolves when in-flight work fell below the resume mark, or after `ms`, whichever is first: true when there is room. */
+  protected async waitForRoom(ms: number): Promise<boolean> {
+    if (!this.pressurePaused || this.closed) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.drainWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    return !this.pressurePaused;
   }
 
   /** Resolves once in-flight work is below the resume mark (used by fetch loops that must not run ahead). */
@@ -75,20 +111,21 @@ export abstract class ConsumerCore implements Consumer {
     }
   }
 
+  /** whether the partitions are paused now (a new assignment must be paused again) */
   protected isPaused(): boolean {
-    return this.userPaused || this.pressurePaused;
+    return this.partitionsPaused;
   }
 
   pause(): void {
     if (this.userPaused) return;
     this.userPaused = true;
-    if (!this.pressurePaused) this.pausePartitions();
+    this.syncPause();
   }
 
   resume(): void {
     if (!this.userPaused) return;
     this.userPaused = false;
-    if (!this.pressurePaused) this.resumePartitions();
+    this.syncPause();
   }
 
   private scheduleCommit(): void {
@@ -124,6 +161,8 @@ export abstract class ConsumerCore implements Consumer {
     this.ledger.reset();
     if (this.pressurePaused) {
       this.pressurePaused = false;
+      this.longPressure = false;
+      this.partitionsPaused = this.userPaused;
       for (const wake of this.drainWaiters.splice(0)) wake();
     }
     this.events.emit('assigned', assigned);

@@ -165,6 +165,7 @@ class RdkafkaConsumer extends ConsumerCore {
     commitIntervalMs: number,
   ) {
     super(maxInFlight, commitIntervalMs);
+    this.pausesUnderPressure = false;
     consumer.on('offset.commit', (error) => {
       const waiter = this.commitWaiter;
       this.commitWaiter = undefined;
@@ -209,6 +210,9 @@ class RdkafkaConsumer extends ConsumerCore {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
+      // over the in-flight bound: wait for room, keeping what librdkafka fetched; past a quarter second pause for real, since consume() must go on serving librdkafka's callbacks (commits, rebalances)
+      if (!(await this.waitForRoom(250))) this.pauseForLongPressure();
+      if (this.stopping) break;
       const messages = await new Promise<Rd.Message[]>((resolve) => {
         const room = Math.max(1, Math.min(this.options.maxBatchMessages ?? 1000, this.maxInFlight - this.inFlight()));
         this.consumer.consume(room, (error, batch) => {
