@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -7,6 +6,7 @@ import type { RejectionReason } from '../dlq.js';
 import { describeOrigin, type RawEnvelope } from '../envelope.js';
 import { messageOf } from '../errors.js';
 import { projectRoot } from '../paths.js';
+import { lineRecordId } from './common/record-id.js';
 import type { Normalised, Normaliser } from './types.js';
 
 /**
@@ -83,7 +83,7 @@ function normaliseAccounting(envelope: RawEnvelope): Normalised {
   const measure = entry.measure ?? 'unit';
   const type = entry.type ?? '+';
   const source = sourceOf(envelope);
-  const id = recordId(message, envelope, source);
+  const id = lineRecordId(envelope, message);
   return {
     records: [
       {
@@ -158,37 +158,10 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/**
- * The id rule: hex SHA-256, first 32 characters (128 bits), over
- *   file coordinates known (a log.offset and a file identity):  "file", host, file identity, offset, message
- *   otherwise:                                                   "message", message
- * where the file identity is `device_id:inode` when the envelope has both (it survives a rotation's
- * rename, as Filebeat's registry does) and the path otherwise, and the message is the envelope's
- * message with surrounding whitespace trimmed. The same line delivered again (a replay after a
- * crash, a client's retry) has the same coordinates and text, so the same id; a different text, or
- * the same text at another place in a file, gives another id. Lengths prefix the variable parts, so
- * no two different inputs hash the same bytes.
- */
-function recordId(message: string, envelope: RawEnvelope, source: UsageSource): string {
-  const hash = createHash('sha256');
-  const file = source.offset === null ? null : fileIdentity(envelope, source);
-  if (file !== null) {
-    const host = source.host ?? '';
-    hash.update(`file|${host.length}:${host}|${file.length}:${file}|${source.offset}|`);
-  } else {
-    hash.update('message|');
-  }
-  hash.update(message.trim());
-  return hash.digest('hex').slice(0, 32);
-}
-
-function fileIdentity(envelope: RawEnvelope, source: UsageSource): string | null {
-  const file = envelope.log?.file as Record<string, unknown> | undefined;
-  const device = file?.device_id;
-  const inode = file?.inode;
-  const given = (v: unknown) => (typeof v === 'string' && v !== '') || typeof v === 'number';
-  return given(device) && given(inode) ? `${String(device)}:${String(inode)}` : source.path;
-}
+// The id rule is `lineRecordId`'s (common/record-id.ts): hex SHA-256, first 32 characters, of
+// "file", host, file identity (device_id:inode, else the path), offset and the trimmed message when
+// the envelope has file coordinates, else of "message" and the trimmed message. A replayed line keeps
+// its id; the same text at another place in a file gets another.
 
 // ---------------------------------------------------------------------------------------------
 // date-times

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { shortSha256 } from '../common/record-id.js';
 
 /**
  * A record id from a business key: hex SHA-256 of the topic and the key's parts, first 32
@@ -6,14 +6,13 @@ import { createHash } from 'node:crypto';
  * is written `-`), so no two different keys hash the same bytes.
  */
 export function businessKeyId(topic: string, parts: readonly (string | number | null | undefined)[]): string {
-  const hash = createHash('sha256');
-  hash.update(topic);
+  let key = topic;
   for (const part of parts) {
-    if (part === null || part === undefined) hash.update('|-');
+    if (part === null || part === undefined) key += '|-';
     else {
       const text = String(part);
-      hash.update(`|${text.length}:${text}`);
+      key += `|${text.length}:${text}`;
     }
   }
-  return hash.digest('hex').slice(0, 32);
+  return shortSha256(key);
 }

@@ -1,10 +1,15 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RawEnvelope } from '../../envelope.js';
 
 /**
  * Deterministic record ids: hex SHA-256, first 32 characters (128 bits). Lengths prefix every
  * variable part, so no two different inputs hash the same bytes.
  */
+
+/** hex SHA-256 of the text, first 32 characters (one-shot: no Hash object per record) */
+export function shortSha256(text: string): string {
+  return hash('sha256', text, 'hex').slice(0, 32);
+}
 
 /**
  * The id of a line from where it was read, the accounting rule:
@@ -15,25 +20,18 @@ import type { RawEnvelope } from '../../envelope.js';
  * elsewhere in a file gets another.
  */
 export function lineRecordId(envelope: RawEnvelope, text: string): string {
-  const hash = createHash('sha256');
   const offset = envelope.log?.offset;
   const file = Number.isSafeInteger(offset) ? fileIdentity(envelope) : null;
-  if (file !== null) {
-    const host = typeof envelope.host?.name === 'string' ? envelope.host.name : '';
-    hash.update(`file|${host.length}:${host}|${file.length}:${file}|${offset as number}|`);
-  } else {
-    hash.update('message|');
-  }
-  hash.update(text.trim());
-  return hash.digest('hex').slice(0, 32);
+  if (file === null) return shortSha256(`message|${text.trim()}`);
+  const host = typeof envelope.host?.name === 'string' ? envelope.host.name : '';
+  return shortSha256(`file|${host.length}:${host}|${file.length}:${file}|${offset as number}|${text.trim()}`);
 }
 
 /** The id from a business key the input carries itself (a notification's message_id): the same event by any path has the same id. */
 export function businessRecordId(scope: string, ...parts: string[]): string {
-  const hash = createHash('sha256');
-  hash.update(`${scope.length}:${scope}`);
-  for (const part of parts) hash.update(`|${part.length}:${part}`);
-  return hash.digest('hex').slice(0, 32);
+  let text = `${scope.length}:${scope}`;
+  for (const part of parts) text += `|${part.length}:${part}`;
+  return shortSha256(text);
 }
 
 function fileIdentity(envelope: RawEnvelope): string | null {
