@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../pipeline/paths.js';
 import { startChild, type MeasuredChild } from './child.js';
@@ -29,10 +30,13 @@ export interface StageLaunch {
   awaitReady?: boolean;
 }
 
-/** `node dist/pipeline/cli/main.js -c <config> <args>` as a measured child; resolves once it printed its ready line. */
+/** the node flags bin/tally starts every Tally process with */
+export const nodeOptions: string[] = readFileSync(path.join(projectRoot, 'bin', 'node-options'), 'utf8').split('\n').filter((line) => line.trim() !== '');
+
+/** `node <bin/node-options> dist/pipeline/cli/main.js -c <config> <args>` (what bin/tally runs) as a measured child; resolves once it printed its ready line. */
 export async function startTallyStage(world: BenchWorld, launch: StageLaunch): Promise<MeasuredChild> {
   const profile = launch.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(world.dir, 'profiles')}`, `--cpu-prof-name=${launch.label}-${Date.now()}.cpuprofile`] : [];
-  const child = startChild(launch.label, process.execPath, [...profile, cliEntry, '-c', launch.configFile, ...launch.args], {
+  const child = startChild(launch.label, process.execPath, [...nodeOptions, ...profile, cliEntry, '-c', launch.configFile, ...launch.args], {
     logFile: world.logFile(launch.label),
     readyText: launch.ready,
     // the CLI's fatal-error line; the process may stay alive after it (open handles), so it is not waited out

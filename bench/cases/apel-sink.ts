@@ -10,7 +10,7 @@ import { fillTopic, rawEnvelopes } from '../fill.js';
 import { untilComplete } from '../measure.js';
 import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResult, type ToolPlan, type ToolRow } from '../results.js';
 import { newestProfile, summariseProfile } from '../profile.js';
-import { benchScript } from '../tally-stage.js';
+import { benchScript, nodeOptions } from '../tally-stage.js';
 
 type Backend = 'kafkajs' | 'rdkafka';
 
@@ -73,7 +73,7 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
     const queue = path.join(world.workDir('apel-queue'), 'outgoing');
     const configFile = world.tallyConfig(`apel-sink-${backend}`, { kafka: { backend, topicPrefix: prefix } });
     const profile = cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(world.dir, 'profiles')}`, `--cpu-prof-name=apel-sink-${backend}-${Date.now()}.cpuprofile`] : [];
-    const child = startChild(`apel-sink-${backend}`, process.execPath, [...profile, benchScript('apel-sink-runner'), configFile, queue, world.group('apel')], { logFile: world.logFile(`apel-sink-${backend}`), readyText: /^bench apel sink running/m });
+    const child = startChild(`apel-sink-${backend}`, process.execPath, [...nodeOptions, ...profile, benchScript('apel-sink-runner'), configFile, queue, world.group('apel')], { logFile: world.logFile(`apel-sink-${backend}`), readyText: /^bench apel sink running/m });
     try {
       await child.ready();
       const t = await untilComplete({ count: async () => writtenSoFar(child), target: n, processes: [child], intervalMs: 10 });
@@ -99,7 +99,7 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
     run: async () => {
       if (!lastQueue) throw new Error('no sink run to copy');
       const target = path.join(world.workDir('apel-files'), 'out');
-      const child = startChild('file-writer', process.execPath, [benchScript('file-writer'), lastQueue, target, String(filesPerDirectorySync)], { logFile: world.logFile('file-writer'), readyText: /^bench file-writer ready/m });
+      const child = startChild('file-writer', process.execPath, [...nodeOptions, benchScript('file-writer'), lastQueue, target, String(filesPerDirectorySync)], { logFile: world.logFile('file-writer'), readyText: /^bench file-writer ready/m });
       await child.ready();
       try {
         return fromThroughput(await untilComplete({ count: async () => writtenSoFar(child), target: n, processes: [child], intervalMs: 5 }), meanRecord);

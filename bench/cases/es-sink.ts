@@ -16,7 +16,7 @@ import { installHint, rsyslogTool } from '../peers/installed.js';
 import { startRsyslogKafkaToElasticsearch } from '../peers/rsyslog.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
-import { benchScript, readyText, startTallyStage } from '../tally-stage.js';
+import { benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
 
 type Backend = 'kafkajs' | 'rdkafka';
@@ -105,7 +105,7 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
         const indexPrefix = world.indexPrefix('es-raw');
         await installTemplates(indexPrefix);
         const per = docsPerBulk[backend] || 1000;
-        const child = startChild('raw-bulk', process.execPath, [benchScript('raw-bulk'), bulkFile, world.config.elasticsearch.url, indexPrefix, String(per), String(concurrency)], { logFile: world.logFile('raw-bulk'), readyText: /^bench raw-bulk ready/m });
+        const child = startChild('raw-bulk', process.execPath, [...nodeOptions, benchScript('raw-bulk'), bulkFile, world.config.elasticsearch.url, indexPrefix, String(per), String(concurrency)], { logFile: world.logFile('raw-bulk'), readyText: /^bench raw-bulk ready/m });
         try {
           const t = await untilComplete({ count: () => world.es.indexTotal(`${indexPrefix}*`), target: n, processes: [child], intervalMs: 20 });
           return fromThroughput(t, meanDocument, { 'docs per bulk': per });

@@ -9,7 +9,7 @@ import { startRsyslogFileToKafka } from '../peers/rsyslog.js';
 import { startSyslogNgFileToKafka } from '../peers/syslog-ng.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
-import { benchScript, readyText, startTallyStage } from '../tally-stage.js';
+import { benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
 import { chownTree } from '../files.js';
 
@@ -59,7 +59,7 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
   const produceLoop = (backend: Backend) => (topic: string, corpus: CorpusFile): MeasuredChild => {
     const prefix = topic.slice(0, -'raw.accounting'.length);
     const configFile = world.tallyConfig(`produce-loop-${backend}`, { kafka: { backend, topicPrefix: prefix } });
-    return startChild(`produce-loop-${backend}`, process.execPath, [benchScript('produce-loop'), configFile, corpus.path, topic, '2048', '2'], { logFile: world.logFile(`produce-loop-${backend}`), readyText: /^bench produce-loop ready/m });
+    return startChild(`produce-loop-${backend}`, process.execPath, [...nodeOptions, benchScript('produce-loop'), configFile, corpus.path, topic, '2048', '2'], { logFile: world.logFile(`produce-loop-${backend}`), readyText: /^bench produce-loop ready/m });
   };
 
   const plans: ToolPlan[] = [];

@@ -8,7 +8,7 @@ import { afterRunGraceMs, startChild } from '../child.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
 import { figure } from '../stats.js';
-import { benchScript, readyText, startTallyStage } from '../tally-stage.js';
+import { benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import type { BenchWorld } from '../world.js';
 
 type Backend = 'kafkajs' | 'rdkafka';
@@ -172,7 +172,7 @@ async function passthroughRun(world: BenchWorld, prefix: string, backend: Backen
   const out = `${prefix}passthrough.out`;
   await world.kafka.createTopics([out], world.sizes.partitions).catch(() => undefined);
   const before = await world.kafka.endOffsets(out);
-  const child = startChild(`passthrough-${backend}`, process.execPath, [benchScript('passthrough'), configFile, group], { logFile: world.logFile(`passthrough-${backend}`), readyText: /^bench passthrough running/m });
+  const child = startChild(`passthrough-${backend}`, process.execPath, [...nodeOptions, benchScript('passthrough'), configFile, group], { logFile: world.logFile(`passthrough-${backend}`), readyText: /^bench passthrough running/m });
   try {
     await child.ready();
     const t = await untilComplete({ count: async () => (await world.kafka.endOffsets(out)) - before, target: expected, processes: [child] });
