@@ -64,7 +64,7 @@ export const apelSinkConfigSchema = {
     group: account,
     zeroDurationsAsOne: { type: 'boolean', default: true },
     ipRecordUuid: { type: 'boolean', default: true },
-    maxInFlight: int(1, 5000),
+    maxInFlight: int(1, 20_000),
     retryInitialMs: int(1, 200),
     retryMaxMs: int(1, 30_000),
   },

@@ -16,7 +16,7 @@ test("defaults: cASO's 100 records per message, 512 KB bodies, the four APEL rec
     directoryMode: 0o775,
     zeroDurationsAsOne: true,
     ipRecordUuid: true,
-    maxInFlight: 5000,
+    maxInFlight: 20000,
     retryInitialMs: 200,
     retryMaxMs: 30_000,
   });
