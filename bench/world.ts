@@ -79,12 +79,7 @@ export class BenchWorld {
    */
   tallyConfig(label: string, sections: Record<string, unknown>): string {
     const given = (sections.kafka ?? {}) as Record<string, unknown>;
-    // kafkajs splits a send by message count only: uncompressed, 5000 records of a consumer stage's batch
-    // overflow the broker's 1 MB message.max.bytes (MESSAGE_TOO_LARGE, retried forever). The smallest
-    // change that keeps kafkajs working uncompressed is fewer messages per request.
-    const consumerStage = sections.ship === undefined || sections.transform !== undefined;
-    const kafkajsLimit = given.backend !== 'rdkafka' && consumerStage ? { batchMaxMessages: kafkajsBatchMaxMessages } : {};
-    const kafka = { brokers: this.config.kafka.brokers, compression: 'none', ...kafkajsLimit, ...given };
+    const kafka = { brokers: this.config.kafka.brokers, compression: 'none', ...given };
     const content = {
       log: { level: 'warn', pretty: false },
       topics: { partitions: this.sizes.partitions },
@@ -106,9 +101,6 @@ export class BenchWorld {
     await this.kafka.close().catch(() => undefined);
   }
 }
-
-/** kafka.batchMaxMessages for kafkajs consumer stages (transform, sinks): 1000 × ≤ 700 B stays under 1 MB even when every record goes to one partition */
-export const kafkajsBatchMaxMessages = 1000;
 
 export const benchUser = { name: 'nobody', uid: 65_534, gid: 65_534 };
 
