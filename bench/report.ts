@@ -49,7 +49,7 @@ export function renderMarkdown(report: BenchReport): string {
   for (const c of report.cases) out.push(...renderCase(c));
   out.push('## How to read and reproduce');
   out.push('');
-  out.push('- `bash bench/install-peers.sh` (once, as root) installs kcat, rsyslog (+ kafka, elasticsearch modules) and syslog-ng (+ kafka-c) from Debian; `tally bench` (or `npm run bench`) runs everything, `--quick` a reduced run, `--cases ship,transform` a subset.');
+  out.push('- `bash bench/install-peers.sh` (as root; `tally bench` runs it when a peer is missing) installs kcat, rsyslog (+ kafka, elasticsearch modules) and syslog-ng (+ kafka-c) from Debian; `tally bench` (or `npm run bench`) runs everything, `--quick` a reduced run, `--cases ship,transform` a subset.');
   out.push('- Throughput window: from the first poll that sees output to the poll that sees all of it (Kafka end offsets, Elasticsearch `index_total`, queue files), so start-up and file discovery are outside the window for every tool alike. CPU seconds come from `/proc/<pid>/stat` (user + system, all threads) at those same two polls; peak RSS is `VmHWM` from `/proc/<pid>/status`.');
   out.push('- Logs of every process, the corpora and the CPU profiles of this run are in `' + report.runDir + '` (git-ignored).');
   out.push('');

@@ -8,6 +8,7 @@ import { benchCases } from './cases/index.js';
 import { runningChildren } from './child.js';
 import { Corpora } from './corpora.js';
 import { collectEnvironment } from './environment.js';
+import { installMissingPeers } from './peers/installed.js';
 import { renderMarkdown } from './report.js';
 import { emptyCase, type CaseResult } from './results.js';
 import { fullSizes, quickSizes } from './sizes.js';
@@ -45,7 +46,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const selected = benchCases.filter((c) => !options.cases?.length || options.cases.includes(c.id));
   const config = loadConfig({ ...(options.configFile ? { file: options.configFile } : {}), env: process.env, sets: ['log.level=warn'] });
   const started = new Date();
-  log(`tally bench (${options.quick ? 'quick' : 'full'}): services…`);
+  log(`tally bench (${options.quick ? 'quick' : 'full'}): peers and services…`);
+  installMissingPeers(log);
   const services = await startServices(config);
   for (const s of services) log(`  ${s.name} ${s.up ? 'up' : 'DOWN'} at ${s.endpoint}${s.reused ? ' (reused)' : ''}`);
   if (services.some((s) => !s.up)) throw new TallyError('SERVICE_START', 'Kafka or Elasticsearch is not up; see tally services status');

@@ -28,12 +28,14 @@ export function kcatTool(): PeerTool | undefined {
   return version ? { command: 'kcat', version: `kcat ${version} (librdkafka ${librdkafka ?? '?'})` } : undefined;
 }
 
+const rsyslogModules = ['imfile', 'omkafka', 'imkafka', 'omelasticsearch', 'mmjsonparse'];
+
 export function rsyslogTool(): (PeerTool & { modules: string[] }) | undefined {
   const out = run('rsyslogd', ['-v']);
   const version = out ? /^rsyslogd\s+(\S+)/m.exec(out)?.[1] : undefined;
   if (!version) return undefined;
   const moduleDir = ['/usr/lib/x86_64-linux-gnu/rsyslog', '/usr/lib/aarch64-linux-gnu/rsyslog', '/usr/lib/rsyslog'].find((dir) => existsSync(dir)) ?? '';
-  const modules = ['imfile', 'omkafka', 'imkafka', 'omelasticsearch', 'mmjsonparse'].filter((m) => existsSync(path.join(moduleDir, `${m}.so`)));
+  const modules = rsyslogModules.filter((m) => existsSync(path.join(moduleDir, `${m}.so`)));
   return { command: 'rsyslogd', version: `rsyslog ${version}`, modules };
 }
 
@@ -50,3 +52,25 @@ export function syslogNgTool(): PeerTool | undefined {
 }
 
 export const installHint = 'bash bench/install-peers.sh';
+
+/** The peers that are not installed yet, by name. */
+export function missingPeers(): string[] {
+  const rsyslog = rsyslogTool();
+  return [...(kcatTool() ? [] : ['kcat']), ...(rsyslog && rsyslogModules.every((m) => rsyslog.modules.includes(m)) ? [] : ['rsyslog']), ...(syslogNgTool() ? [] : ['syslog-ng'])];
+}
+
+/**
+ * Installs missing peers with bench/install-peers.sh (Debian packages; syslog-ng unpacked under
+ * .tally/cache), as bin/tally installs npm packages on a fresh checkout. TALLY_BENCH_INSTALL_PEERS=0
+ * skips it; a peer that is still missing is reported as "not installed" by its case.
+ */
+export function installMissingPeers(log: (line: string) => void): void {
+  const missing = missingPeers();
+  if (missing.length === 0 || process.env.TALLY_BENCH_INSTALL_PEERS === '0') return;
+  log(`  peers not installed: ${missing.join(', ')}; running ${installHint} (TALLY_BENCH_INSTALL_PEERS=0 skips this)`);
+  try {
+    execFileSync('bash', [path.join(projectRoot, 'bench', 'install-peers.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (error) {
+    log(`  ${installHint} failed (${(error as Error).message.split('\n')[0]}); the cases report what is missing as not installed`);
+  }
+}
