@@ -22,16 +22,16 @@ export interface Sizes {
 export const quickSizes: Sizes = {
   runs: 3,
   partitions: 2,
-  shipLines: 150_000,
+  shipLines: 100_000,
   shipWarmupLines: 30_000,
   beatsEvents: 40_960,
   transformEvents: 30_000,
   transformOtherEvents: 10_000,
-  sinkDocuments: 30_000,
+  sinkDocuments: 20_000,
   apelRecords: 50_000,
   e2eSeconds: 6,
   e2eRate: 5_000,
-  startupRepeats: 3,
+  startupRepeats: 2,
   parseLoopEvents: 200_000,
 };
 
