@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OffsetLedger, type CommitPoint } from './offsets.js';
 import type { CommittedOffset, Consumer, ConsumerEvents, IncomingMessage, MessageHandler, TopicPartition } from './types.js';
 
@@ -106,7 +105,7 @@ export abstract class ConsumerCore implements Consumer {
   /** Resolves once in-flight work is below the resume mark (used by fetch loops that must not run ahead). */
   protected async belowPressure(heartbeat?: () => Promise<void>): Promise<void> {
     while (this.pressurePaused && !this.closed) {
-      await Promise.race([new Promise<void>((resolve) => this.drainWaiters.push(resolve)), sleep(1000)]);
+      await this.waitForRoom(1000);
       if (heartbeat) await heartbeat();
     }
   }

@@ -158,11 +158,6 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-// The id rule is `lineRecordId`'s (common/record-id.ts): hex SHA-256, first 32 characters, of
-// "file", host, file identity (device_id:inode, else the path), offset and the trimmed message when
-// the envelope has file coordinates, else of "message" and the trimmed message. A replayed line keeps
-// its id; the same text at another place in a file gets another.
-
 // ---------------------------------------------------------------------------------------------
 // date-times
 
