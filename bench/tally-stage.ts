@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { KafkaBackendName } from '../pipeline/config/types.js';
 import { projectRoot } from '../pipeline/paths.js';
 import { startChild, type MeasuredChild } from './child.js';
 import type { BenchWorld } from './world.js';
@@ -29,6 +30,9 @@ export interface StageLaunch {
   /** false: return at once (a source that starts work before it prints its ready line); readiness is still timed */
   awaitReady?: boolean;
 }
+
+/** the Kafka backends every case measures, in report order */
+export const backends: readonly KafkaBackendName[] = ['kafkajs', 'rdkafka'];
 
 /** the node flags bin/tally starts every Tally process with */
 export const nodeOptions: string[] = readFileSync(path.join(projectRoot, 'bin', 'node-options'), 'utf8').split('\n').filter((line) => line.trim() !== '');

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { KafkaBackendName as Backend } from '../../pipeline/config/types.js';
 import path from 'node:path';
 import type { IncomingMessage, OutgoingRecord } from '../../pipeline/bus/types.js';
 import { projectRoot } from '../../pipeline/paths.js';
@@ -10,9 +11,8 @@ import { fillTopic, rawEnvelopes } from '../fill.js';
 import { untilComplete } from '../measure.js';
 import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResult, type ToolPlan, type ToolRow } from '../results.js';
 import { newestProfile, summariseProfile } from '../profile.js';
-import { benchScript, nodeOptions } from '../tally-stage.js';
+import { backends, benchScript, nodeOptions } from '../tally-stage.js';
 
-type Backend = 'kafkajs' | 'rdkafka';
 
 /** files per directory fsync in the ceiling writer */
 const filesPerDirectorySync = 10;
@@ -84,7 +84,7 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
     }
   };
   const plans: ToolPlan[] = [];
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     plans.push({
       tool: `tally sink apel (${backend})`,
       role: 'tally',
@@ -110,7 +110,7 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
   });
   result.rows = await interleaved(plans, world.sizes.runs, log);
   const ceiling = result.rows.find((r) => r.role === 'ceiling' && r.status === 'ok');
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     const tally = result.rows.find((r): r is ToolRow => r.tool === `tally sink apel (${backend})` && r.status === 'ok');
     if (tally) result.ratios.push(absolute(`APEL sink (${backend}) records/s`, tally.tool, tally.eventsPerSecond, { text: '≥ 50,000 records/s', threshold: 50_000 }));
     if (tally && ceiling) result.ratios.push(ratio(`APEL sink (${backend}) / same bytes as files`, tally, ceiling, (r) => r.eventsPerSecond));
@@ -118,7 +118,7 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
   if (ctx.profile) {
     const since = Date.now();
     try {
-      for (const backend of ['kafkajs', 'rdkafka'] as const) {
+      for (const backend of backends) {
         await sinkRun(backend, true);
         const file = newestProfile(path.join(world.dir, 'profiles'), `apel-sink-${backend}`, since);
         if (file) result.profiles.push(summariseProfile(`tally sink apel (${backend})`, file));

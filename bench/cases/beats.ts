@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { KafkaBackendName as Backend } from '../../pipeline/config/types.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterRunGraceMs } from '../child.js';
@@ -10,10 +11,9 @@ import { encodeWindows, sendWindows } from '../peers/lumberjack-sender.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
 import { quantile } from '../stats.js';
-import { readyText, startTallyStage } from '../tally-stage.js';
+import { backends, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
 
-type Backend = 'kafkajs' | 'rdkafka';
 const windowSize = 2048;
 
 /**
@@ -89,17 +89,17 @@ export async function beatsCase(ctx: CaseContext): Promise<CaseResult> {
       },
     });
   } else unavailable.push(unavailableRow('kcat -P (same events)', 'ceiling', 'kcat', 'not installed', `kcat is not installed: ${installHint}`));
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     plans.push({ tool: `tally beats (${backend})`, role: 'tally', detail: 'lumberjack v2 server, defaults; one connection, windows of 2,048, zlib 3, pipelining 2; ACK after Kafka acks=all', run: () => beatsRun(backend) });
   }
   result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
   const ceiling = result.rows.find((r) => r.tool.startsWith('kcat') && r.status === 'ok');
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     const tally = result.rows.find((r) => r.tool === `tally beats (${backend})` && r.status === 'ok');
     if (tally && ceiling) result.ratios.push(ratio(`beats (${backend}) / kcat on the same events`, tally, ceiling, (r) => r.eventsPerSecond, undefined, 'ceiling: Kafka producing the same bytes'));
   }
   if (ctx.profile) {
-    for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    for (const backend of backends) {
       const since = Date.now();
       try {
         await beatsRun(backend, true);

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import type { KafkaBackendName as Backend } from '../../pipeline/config/types.js';
 import path from 'node:path';
 import type { IncomingMessage, OutgoingRecord } from '../../pipeline/bus/types.js';
 import { createEsClient } from '../../pipeline/elasticsearch/client.js';
@@ -16,10 +17,9 @@ import { installHint, rsyslogTool } from '../peers/installed.js';
 import { startRsyslogKafkaToElasticsearch } from '../peers/rsyslog.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
-import { benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
+import { backends, benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
 
-type Backend = 'kafkajs' | 'rdkafka';
 const indexBase = 'accounting-usage';
 /** every corpus record's timestamp is in 2026-11, so every tool writes one monthly index */
 const monthIndex = `${indexBase}-2026.11`;
@@ -93,10 +93,10 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
   };
 
   const plans: ToolPlan[] = [];
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     plans.push({ tool: `tally sink elasticsearch (${backend})`, role: 'tally', detail: `Avro decode → JSON document → bulk helper (@elastic/elasticsearch), concurrency ${concurrency}, flushBytes 5 MB (spread over the connections), monthly layout`, run: () => sinkRun(backend) });
   }
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     plans.push({
       tool: `raw _bulk (as ${backend} sink)`,
       role: 'ceiling',
@@ -155,7 +155,7 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
     result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
     const row = (tool: string): ToolRow | undefined => result.rows.find((r) => r.tool === tool && r.status === 'ok');
     const peer = row('rsyslog imkafka → omelasticsearch');
-    for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    for (const backend of backends) {
       const tally = row(`tally sink elasticsearch (${backend})`);
       const ceiling = row(`raw _bulk (as ${backend} sink)`);
       if (!tally) continue;
@@ -164,7 +164,7 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
       if (peer) result.ratios.push(ratio(`sink (${backend}) CPU per document / omelasticsearch`, tally, peer, (r) => r.cpuSecondsPerMillion, undefined, 'lower is better'));
     }
     if (ctx.profile) {
-      for (const backend of ['kafkajs', 'rdkafka'] as const) {
+      for (const backend of backends) {
         const since = Date.now();
         try {
           await sinkRun(backend, true);

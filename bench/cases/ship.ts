@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { KafkaBackendName as Backend } from '../../pipeline/config/types.js';
 import type { CaseContext } from '../context.js';
 import type { CorpusFile } from '../corpus.js';
 import { afterRunGraceMs, startChild, type MeasuredChild } from '../child.js';
@@ -9,11 +10,10 @@ import { startRsyslogFileToKafka } from '../peers/rsyslog.js';
 import { startSyslogNgFileToKafka } from '../peers/syslog-ng.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
-import { benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
+import { backends, benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
 import { chownTree } from '../files.js';
 
-type Backend = 'kafkajs' | 'rdkafka';
 
 /**
  * Case 1, file → Kafka: every tool reads the same accounting file from its start and produces one
@@ -68,7 +68,7 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
   if (kcat) {
     plans.push({ tool: 'kcat -P', role: 'ceiling', detail: `${kcat.version}; -l file, acks=all, linger.ms=5, batch.num.messages=10000, no compression, no key`, run: (_, warmUp) => measured('kcat', warmUp, (topic, corpus) => startKcatProducer(kcat, { brokers, topic, file: corpus.path, logFile: world.logFile('kcat'), user: benchUser }), 5) });
   } else unavailable.push(unavailableRow('kcat -P', 'ceiling', 'kcat', 'not installed', `kcat is not installed: ${installHint}`));
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     plans.push({ tool: `tally ship (${backend})`, role: 'tally', detail: `Filebeat envelope per line, key = host:path, defaults (batch 2048 lines, linger 20 ms), compression none`, run: (_, warmUp) => measured(backend, warmUp, tallyShip(backend)) });
     plans.push({ tool: `produce loop (${backend})`, role: 'ceiling', detail: `the JavaScript client's own ceiling: the same envelopes and keys built before the clock (ship's template), produced through the same Bus producer in sends of 2048, ${backend === 'kafkajs' ? '1 send' : '2 sends'} in flight as ship; no file reading, registry or acknowledgement bookkeeping`, run: (_, warmUp) => measured(`loop-${backend}`, warmUp, produceLoop(backend)) });
   }
@@ -104,7 +104,7 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
   result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
   const row = (tool: string): ToolRow | undefined => result.rows.find((r) => r.tool === tool && r.status === 'ok');
   const ceiling = row('kcat -P');
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     const tally = row(`tally ship (${backend})`);
     if (!tally) continue;
     if (ceiling) result.ratios.push(ratio(`ship (${backend}) / kcat`, tally, ceiling, (r) => r.eventsPerSecond, { text: '≥ 0.5 × kcat', threshold: 0.5 }));
@@ -119,7 +119,7 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
   }
 
   if (ctx.profile) {
-    for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    for (const backend of backends) {
       const since = Date.now();
       try {
         await measured(`${backend}-profile`, false, tallyShip(backend, true));

@@ -4,7 +4,7 @@ import { afterRunGraceMs } from '../child.js';
 import type { CaseContext } from '../context.js';
 import { absolute, emptyCase, type CaseResult } from '../results.js';
 import { figure } from '../stats.js';
-import { readyText, startTallyStage, type StageLaunch } from '../tally-stage.js';
+import { backends, readyText, startTallyStage, type StageLaunch } from '../tally-stage.js';
 import type { BenchWorld } from '../world.js';
 
 /** How long a stage sits idle after its ready line before its resident set is read. */
@@ -61,7 +61,7 @@ export async function startupCase(ctx: CaseContext): Promise<CaseResult> {
   ];
   const rows: (string | number)[][] = [];
   // --quick: the default backend only
-  for (const backend of world.quick ? (['kafkajs'] as const) : (['kafkajs', 'rdkafka'] as const)) {
+  for (const backend of world.quick ? (['kafkajs'] as const) : backends) {
     for (const plan of plans) {
       const ready: number[] = [];
       const rss: number[] = [];

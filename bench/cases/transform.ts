@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { KafkaBackendName as Backend } from '../../pipeline/config/types.js';
 import { knownKinds } from '../../pipeline/normalise/index.js';
 import type { CaseContext } from '../context.js';
 import { fillTopic, rawEnvelopes } from '../fill.js';
@@ -8,10 +9,9 @@ import { afterRunGraceMs, startChild } from '../child.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
 import { figure } from '../stats.js';
-import { benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
+import { backends, benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import type { BenchWorld } from '../world.js';
 
-type Backend = 'kafkajs' | 'rdkafka';
 
 interface KindInput {
   kind: string;
@@ -45,7 +45,7 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
   log(`  filled ${prefix}raw.accounting with ${raw.length.toLocaleString('en')} envelopes (${meanEnvelope.toFixed(0)} B mean)`);
 
   const plans: ToolPlan[] = [];
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     plans.push({ tool: `tally transform (${backend})`, role: 'tally', detail: 'accounting kind: envelope → JSON Schema (ajv) → normalise → Avro (avsc) → accounting.usage, acks=all; defaults (maxBatchMessages 5000)', run: () => transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope) });
     plans.push({ tool: `passthrough (${backend})`, role: 'ceiling', detail: 'same Bus, same consumer stage loop and producer, copies key + value unparsed to passthrough.out', run: () => passthroughRun(world, prefix, backend, 'accounting', n, meanEnvelope) });
   }
@@ -78,7 +78,7 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
   const perCore = (r: ToolRow) => r.extra['events/s per core'] ?? figure([]);
   const parseEnvelope = row('JSON.parse only (envelope + line)');
   const parseLine = row('JSON.parse only (line)');
-  for (const backend of ['kafkajs', 'rdkafka'] as const) {
+  for (const backend of backends) {
     const tally = row(`tally transform (${backend})`);
     const pass = row(`passthrough (${backend})`);
     if (!tally) continue;
@@ -120,7 +120,7 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
   }
 
   if (ctx.profile) {
-    for (const backend of ['kafkajs', 'rdkafka'] as const) {
+    for (const backend of backends) {
       const since = Date.now();
       try {
         await transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope, true);
