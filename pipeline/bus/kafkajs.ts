@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
-import type { Consumer as JsConsumer, EachBatchPayload, Kafka, Producer as JsProducer, SASLOptions } from 'kafkajs';
+import type { Consumer as JsConsumer, ConsumerRunConfig, EachBatchPayload, Kafka, Producer as JsProducer, SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
@@ -194,10 +195,12 @@ export async function kafkajsProducer(client: Kafka, config: KafkaConfig, option
 class KafkajsConsumer extends ConsumerCore {
   private assigned: TopicPartition[] = [];
   private batchInProgress: Promise<void> | undefined;
+  private restarting = false;
 
   constructor(
     private readonly consumer: JsConsumer,
     private readonly options: ConsumerOptions,
+    private readonly heartbeatIntervalMs: number,
     maxInFlight: number,
     commitIntervalMs: number,
   ) {
@@ -212,22 +215,53 @@ class KafkajsConsumer extends ConsumerCore {
       if (this.isPaused()) this.pausePartitions();
     });
     consumer.on(CRASH, ({ payload }) => {
-      if (!payload.restart) this.events.emit('error', toKafkaError(`consumer ${options.groupId}`, payload.error));
+      if (payload.restart || this.closed) return;
+      this.events.emit('error', toKafkaError(`consumer ${options.groupId} (kafkajs gave up; Tally starts it again)`, payload.error));
+      void this.runAgain();
     });
   }
 
   async run(handler: MessageHandler): Promise<void> {
     this.handler = handler;
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => {
-        const work = this.eachBatch(payload);
-        this.batchInProgress = work.finally(() => (this.batchInProgress = undefined));
-        return work;
-      },
-    });
+    await this.consumer.run(this.runConfig);
+  }
+
+  private readonly runConfig: ConsumerRunConfig = {
+    autoCommit: false,
+    eachBatchAutoResolve: true,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (payload) => {
+      const work = this.eachBatch(payload);
+      this.batchInProgress = work.finally(() => (this.batchInProgress = undefined));
+      return work;
+    },
+  };
+
+  /**
+   * kafkajs never restarts a consumer that crashed on an error it calls non-retriable, and it
+   * calls "Failed to find group coordinator" so while a restarted broker is still loading its
+   * groups (tulios/kafkajs#1630, #1445): the consumer then sits disconnected forever. Connect and
+   * run it again, with backoff, until it is back in the group; it resumes from the committed
+   * offsets (a new generation).
+   */
+  private async runAgain(): Promise<void> {
+    if (this.restarting) return;
+    this.restarting = true;
+    try {
+      for (let attempt = 1; !this.closed; attempt += 1) {
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+        if (this.closed) return;
+        try {
+          await this.consumer.connect();
+          await this.consumer.run(this.runConfig);
+          return;
+        } catch (error) {
+          this.events.emit('error', toKafkaError(`starting consumer group ${this.options.groupId} again (attempt ${attempt})`, error));
+        }
+      }
+    } finally {
+      this.restarting = false;
+    }
   }
 
   private async eachBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -252,9 +286,24 @@ class KafkajsConsumer extends ConsumerCore {
       const slice = messages.slice(start, start + room);
       start += slice.length;
       this.track(slice);
-      await this.handler?.(slice);
+      await this.handOver(slice, heartbeat);
     }
     await this.belowPressure(() => this.heartbeatCommitting(heartbeat));
+  }
+
+  /**
+   * kafkajs heartbeats only between batches: a handler that waits longer than the session timeout
+   * (Elasticsearch slow, Kafka away) would have the member evicted and its batch delivered again,
+   * adding load to what is already slow. Heartbeats go on while the handler runs; a rebalance they
+   * find is acted on once the handler returns.
+   */
+  private async handOver(slice: IncomingMessage[], heartbeat: () => Promise<void>): Promise<void> {
+    const ticker = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
+    try {
+      await this.handler?.(slice);
+    } finally {
+      clearInterval(ticker);
+    }
   }
 
   /** A heartbeat that finds the group rebalancing commits done work before kafkajs rejoins. */
@@ -309,11 +358,12 @@ function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[]
 }
 
 export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, options: ConsumerOptions): Promise<KafkajsConsumer> {
+  const heartbeatInterval = Math.min(3000, Math.floor(config.sessionTimeoutMs / 3));
   const consumer = client.consumer({
     groupId: options.groupId,
     sessionTimeout: config.sessionTimeoutMs,
     rebalanceTimeout: Math.max(config.sessionTimeoutMs, 30_000),
-    heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+    heartbeatInterval,
     allowAutoTopicCreation: true,
     maxBytesPerPartition: 4 * 1024 * 1024,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
@@ -324,5 +374,5 @@ export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, option
   } catch (error) {
     throw toKafkaError(`starting consumer group ${options.groupId}`, error);
   }
-  return new KafkajsConsumer(consumer, options, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
+  return new KafkajsConsumer(consumer, options, heartbeatInterval, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
 }
