@@ -127,16 +127,26 @@ export abstract class ConsumerCore implements Consumer {
     this.syncPause();
   }
 
-  private scheduleCommit(): void {
+  private scheduleCommit(delayMs = this.commitIntervalMs): void {
     if (this.commitTimer || this.closed) return;
-    if (this.commitIntervalMs === 0) {
-      this.commit().catch((error: unknown) => this.events.emit('error', error));
+    if (delayMs === 0) {
+      this.commit().catch((error: unknown) => this.commitFailed(error));
       return;
     }
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
-      this.commit().catch((error: unknown) => this.events.emit('error', error));
-    }, this.commitIntervalMs);
+      this.commit().catch((error: unknown) => this.commitFailed(error));
+    }, delayMs);
+  }
+
+  /**
+   * A failed commit (the broker away, the coordinator moving) is tried again on its own: waiting for
+   * the next done message would leave the last work uncommitted, and its lag standing, for as long
+   * as no new input arrives.
+   */
+  private commitFailed(error: unknown): void {
+    this.events.emit('error', error);
+    this.scheduleCommit(Math.max(1000, this.commitIntervalMs));
   }
 
   /** Commits are serialised so a slow one is never overtaken by an older point. */
