@@ -1,4 +1,4 @@
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
 import type { RejectionReason } from '../../../pipeline/dlq.js';
 import type { TallyError } from '../../../pipeline/errors.js';
 import type { PreparedDocument } from './batch.js';
@@ -9,6 +9,8 @@ export interface BulkTuning {
   concurrency: number;
   /** the largest bulk request body */
   flushBytes: number;
+  /** how long one bulk request may take (default: the client's elasticsearch.requestTimeoutMs) */
+  requestTimeoutMs?: number;
 }
 
 /** What one pass over the documents achieved. Every document is in exactly one of the three. */
@@ -19,6 +21,8 @@ export interface BulkPass {
   /** why something is retried: the first item reason, or the request failure */
   retryReason?: string;
   requestError?: TallyError;
+  /** a request timed out: Elasticsearch may still be executing it */
+  timedOut?: boolean;
 }
 
 const minimumFlushBytes = 64 * 1024;
@@ -66,11 +70,11 @@ export async function bulkPass(client: Client, documents: PreparedDocument[], tu
           retryReason ??= outcome.reason;
         } else if (outcome.kind === 'permanent') refused.push({ document, reason: outcome.reason });
       },
-    });
+    }, tuning.requestTimeoutMs ? { requestTimeout: tuning.requestTimeoutMs } : {});
     if (stats.aborted) throw new Error('bulk helper aborted');
   } catch (error) {
     const failure = requestFailure(error);
-    return { written: 0, refused: [], retry: documents, retryReason: failure.message, requestError: failure };
+    return { written: 0, refused: [], retry: documents, retryReason: failure.message, requestError: failure, ...(error instanceof errors.TimeoutError ? { timedOut: true } : {}) };
   }
   return { written: documents.length - refused.length - retry.length, refused, retry, ...(retryReason ? { retryReason } : {}) };
 }

@@ -5,6 +5,7 @@ import { TallyError } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
 import { prepareBatch, sinkStage, type PreparedDocument } from './batch.js';
+import { adaptiveTimeout } from './adaptive-timeout.js';
 import { bulkPass, type BulkTuning } from './bulk-writer.js';
 import { defaultLayout, type IndexLayout } from './layout.js';
 import { deadLetterKind, type IndexedTopic } from './topics.js';
@@ -25,6 +26,8 @@ export interface ElasticsearchSinkOptions {
   maxBatchMessages?: number;
   /** consumer batches being written at once (the next one is prepared while earlier ones are in Elasticsearch); default 2 */
   batchesInFlight?: number;
+  /** how long a bulk request may take at first (elasticsearch.requestTimeoutMs); it grows while requests time out */
+  requestTimeoutMs?: number;
 }
 
 /** Counts of what the sink did; every record that did not become a document is counted. */
@@ -58,6 +61,7 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
   const stats: SinkStats = { batches: 0, indexed: 0, deadLettered: 0, skipped: 0, retried: 0 };
   const stopping = new AbortController();
   const producer = await bus.producer();
+  const requestTimeout = adaptiveTimeout(options.requestTimeoutMs ?? 30_000);
 
   const deadLetter = (document: PreparedDocument, reason: DeadLetterInput['reasons'][number]): DeadLetterInput => ({
     kind: deadLetterKind(document.spec, document.message.headers),
@@ -71,7 +75,8 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
     const letters: DeadLetterInput[] = [];
     let pending = documents;
     for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const pass = await bulkPass(client, pending, tuning);
+      const pass = await bulkPass(client, pending, { ...tuning, requestTimeoutMs: requestTimeout.current() });
+      requestTimeout.after(pass);
       stats.indexed += pass.written;
       for (const { document, reason } of pass.refused) letters.push(deadLetter(document, reason));
       if (pass.retry.length === 0) break;

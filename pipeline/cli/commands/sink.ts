@@ -41,7 +41,7 @@ export function sinkCommand(): Command {
       for (const line of describeTemplateInstall(config.elasticsearch.url, install)) process.stdout.write(`${line}\n`);
       const bus = createBus(config.kafka, log);
       await ensureTopics(bus, config.topics, topics.flatMap((t) => [t.topic, ...(t.kinds ?? [t.kind]).map(deadLetterTopic)]));
-      sink = await startElasticsearchSink({ bus, client, log, groupId: settings.groupId, indexPrefix: prefix, topics, layout: install.layout, concurrency: settings.concurrency, flushBytes: settings.flushBytes });
+      sink = await startElasticsearchSink({ bus, client, log, groupId: settings.groupId, indexPrefix: prefix, topics, layout: install.layout, concurrency: settings.concurrency, flushBytes: settings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs });
       if (shutdown.stopping()) await sink.stop();
       const running = sink;
       ops.started({

@@ -65,7 +65,7 @@ export function upCommand(): Command {
       const dlqStart = new Map(await Promise.all(kinds.map(async (k) => [k, await endOffsets(admin, bus.topic(deadLetterTopic(k)))] as const)));
       const transform = await startTransform({ bus, log, groupId: config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages });
       const esSettings = config.sinks.elasticsearch;
-      const esSink = await startElasticsearchSink({ bus, client, log, groupId: esSettings.groupId, indexPrefix: prefix, topics: esTopics, layout: install.layout, concurrency: esSettings.concurrency, flushBytes: esSettings.flushBytes });
+      const esSink = await startElasticsearchSink({ bus, client, log, groupId: esSettings.groupId, indexPrefix: prefix, topics: esTopics, layout: install.layout, concurrency: esSettings.concurrency, flushBytes: esSettings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs });
       const workDir = path.resolve(projectRoot, config.services.dir, 'up');
       await mkdir(workDir, { recursive: true });
       const outgoing = apelOutgoingDir(workDir);
