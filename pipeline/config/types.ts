@@ -83,6 +83,7 @@ export interface OpsConfig {
   port: number;
   stallTimeoutMs: number;
   lagIntervalMs: number;
+  watchdogMs: number;
 }
 
 export interface TallyConfig {

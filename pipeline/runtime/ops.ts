@@ -2,6 +2,7 @@ import { TallyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { collectProcessMetrics, countsBridge, metrics, metricsRegistry, type StageCounts } from './metrics.js';
 import { startOpsServer, type OpsServer, type Readiness } from './ops-server.js';
+import { exitAfterDrain, exitCodes } from './shutdown.js';
 import { StallDetector, consumerProgress, sourceProgress, type ConsumerProgressOptions, type ProbeFailure, type ProgressProbe, type ProgressReport, type ProgressSample } from './progress.js';
 
 export type { KindCounts, StageCounts } from './metrics.js';
@@ -17,9 +18,11 @@ export interface OpsOptions {
   stallTimeoutMs: number;
   /** how often consumer lag (and every other probe) is read */
   lagIntervalMs: number;
+  /** pending work that has not moved for this long ends the process with exit code 75, for its supervisor to restart it; 0: never */
+  watchdogMs: number;
 }
 
-export const defaultOpsOptions: OpsOptions = { host: '127.0.0.1', port: 0, stallTimeoutMs: 300_000, lagIntervalMs: 10_000 };
+export const defaultOpsOptions: OpsOptions = { host: '127.0.0.1', port: 0, stallTimeoutMs: 300_000, lagIntervalMs: 10_000, watchdogMs: 600_000 };
 
 export interface StartOpsOptions {
   ops?: Partial<OpsOptions>;
@@ -28,6 +31,8 @@ export interface StartOpsOptions {
   stage: string;
   /** the clock the stall rule reads (tests) */
   now?: () => number;
+  /** what the watchdog does (tests); by default the process drains and exits with code 75 */
+  onWatchdog?: (error: TallyError) => void;
 }
 
 /** What a running stage shows; give whichever apply. */
@@ -62,6 +67,7 @@ export interface Ops {
 export async function startOps(options: StartOpsOptions): Promise<Ops> {
   const settings: OpsOptions = { ...defaultOpsOptions, ...options.ops };
   if (!(settings.stallTimeoutMs > 0) || !(settings.lagIntervalMs > 0)) throw new TallyError('CONFIG_INVALID', `ops.stallTimeoutMs and ops.lagIntervalMs must be positive (got ${settings.stallTimeoutMs} and ${settings.lagIntervalMs})`);
+  if (!(settings.watchdogMs >= 0)) throw new TallyError('CONFIG_INVALID', `ops.watchdogMs must be 0 (off) or positive (got ${settings.watchdogMs})`);
   const { log, stage } = options;
   const now = options.now ?? Date.now;
   const startedAt = now();
@@ -101,7 +107,17 @@ export async function startOps(options: StartOpsOptions): Promise<Ops> {
     if (report.stalled && !stalledBefore) log.error({ stalled: report.probes.filter((p) => p.stalled) }, `no progress with work pending: ${stallReasons(report).join('; ')}; /readyz answers 503 so an orchestrator can restart the stage`);
     if (!report.stalled && stalledBefore) log.info('progress again: /readyz answers 200');
     stalledBefore = report.stalled;
+    if (settings.watchdogMs > 0 && !watchdogFired) {
+      const stuck = report.probes.filter((p) => p.stalledForMs >= settings.watchdogMs);
+      if (stuck.length) {
+        watchdogFired = true;
+        const error = new TallyError('STAGE_STALLED', `tally ${stage} made no progress for ${Math.round(settings.watchdogMs / 1000)} s with work pending (${stallReasons({ ...report, probes: stuck.map((p) => ({ ...p, stalled: true })) }).join('; ')}); exiting with code ${exitCodes.stalled} so that its supervisor starts it again, from the committed offsets (ops.watchdogMs; 0 turns this off)`, { details: { stuck } });
+        log.error({ err: error, code: error.code }, error.message);
+        (options.onWatchdog ?? ((e: TallyError) => exitAfterDrain(e.message, exitCodes.stalled)))(error);
+      }
+    }
   };
+  let watchdogFired = false;
   const poll = (): Promise<void> => detector.poll().then(afterPoll);
 
   let server: OpsServer | undefined;
@@ -131,11 +147,12 @@ export async function startOps(options: StartOpsOptions): Promise<Ops> {
       for (const probe of view.probes ?? []) detector.add(probe);
       if (view.counts) bridges.push(countsBridge(stage, view.counts));
       if (state === 'starting') state = 'running';
-      if (server && !timer) {
+      const watching = server !== undefined || settings.watchdogMs > 0;
+      if (watching && !timer) {
         timer = setInterval(() => void poll(), settings.lagIntervalMs);
         timer.unref();
       }
-      if (server) void poll();
+      if (watching) void poll();
     },
     draining() {
       state = 'stopping';

@@ -2,6 +2,20 @@ import type { Logger } from '../log.js';
 
 export type StopHandler = (deadline: number) => Promise<void>;
 
+/** How the process ends when it ends by itself, not by a signal: 75 (EX_TEMPFAIL) tells a supervisor that a restart may help. */
+export const exitCodes = { stalled: 75 } as const;
+
+let installedStop: ((reason: string, exitCode: number) => void) | undefined;
+
+/**
+ * End the process with `exitCode` after the same bounded drain a SIGTERM gets (the stop handlers
+ * installed by installShutdown, within shutdown.drainTimeoutMs), or at once when none are installed.
+ */
+export function exitAfterDrain(reason: string, exitCode: number): void {
+  if (installedStop) installedStop(reason, exitCode);
+  else process.exit(exitCode);
+}
+
 /**
  * First SIGINT/SIGTERM: run the stop handlers (stop consuming, finish in-flight work, commit) within
  * the drain deadline, then exit 0. A second signal exits at once with 130.
@@ -9,14 +23,14 @@ export type StopHandler = (deadline: number) => Promise<void>;
 export function installShutdown(log: Logger, drainTimeoutMs: number, handlers: StopHandler[]): { stopping: () => boolean; stop: (reason: string) => Promise<void> } {
   let stopping = false;
   let done: Promise<void> | undefined;
-  const stop = (reason: string): Promise<void> => {
+  const stop = (reason: string, exitCode = 0): Promise<void> => {
     if (done) return done;
     stopping = true;
     const deadline = Date.now() + drainTimeoutMs;
     log.info({ reason, drainTimeoutMs }, 'shutting down: draining in-flight work');
     const timer = setTimeout(() => {
       log.error({ drainTimeoutMs }, 'drain deadline passed; exiting with work in flight (it will be redelivered, not lost)');
-      process.exit(1);
+      process.exit(exitCode || 1);
     }, drainTimeoutMs);
     timer.unref();
     done = (async () => {
@@ -37,6 +51,10 @@ export function installShutdown(log: Logger, drainTimeoutMs: number, handlers: S
       process.exit(130);
     }
     void stop(signal).then(() => process.exit(0));
+  };
+  installedStop = (reason, exitCode) => {
+    if (stopping) return;
+    void stop(reason, exitCode).then(() => process.exit(exitCode));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

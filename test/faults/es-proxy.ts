@@ -18,6 +18,8 @@ export interface EsProxy {
    * see those records lost.
    */
   setLying(lying: boolean): void;
+  /** while refusing, every _bulk request is answered 503: a cluster that cannot index anything */
+  setRefusing(refusing: boolean): void;
   stats: { bulks: number; whole503: number; partial: number; itemsRejected: number };
   close(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export async function startEsProxy(target: string, random: () => number): Promis
   const upstream = new URL(target);
   let faulty = false;
   let lying = false;
+  let refusing = false;
   const stats = { bulks: 0, whole503: 0, partial: 0, itemsRejected: 0 };
 
   const forward = (request: http.IncomingMessage, body: Buffer, onResponse: (status: number, headers: http.IncomingHttpHeaders, body: Buffer) => void, onError: () => void): void => {
@@ -89,9 +92,9 @@ export async function startEsProxy(target: string, random: () => number): Promis
         response.end(payload);
       };
       const isBulk = (request.method === 'POST' || request.method === 'PUT') && (request.url ?? '').split('?')[0]?.endsWith('_bulk') === true;
-      if (!isBulk || !(faulty || lying) || request.headers['content-encoding']) return forward(request, body, reply, cut);
+      if (!isBulk || !(faulty || lying || refusing) || request.headers['content-encoding']) return forward(request, body, reply, cut);
       stats.bulks += 1;
-      const draw = random();
+      const draw = refusing ? 0 : random();
       // a bulk let through now and then lets the sink's backoff reset and fresh batches arrive, so
       // a fault window refuses many items rather than the shrinking retries of one batch
       if (!lying && draw >= 0.75) return forward(request, body, reply, cut);
@@ -133,6 +136,7 @@ export async function startEsProxy(target: string, random: () => number): Promis
     url: `http://127.0.0.1:${port}`,
     setFaulty: (value) => (faulty = value),
     setLying: (value) => (lying = value),
+    setRefusing: (value) => (refusing = value),
     stats,
     close: () =>
       new Promise<void>((resolve) => {

@@ -120,6 +120,53 @@ describe('ops endpoints', () => {
   });
 });
 
+describe('the watchdog (fake clock)', () => {
+  async function stuckSource(watchdogMs: number, fired: TallyError[]): Promise<{ ops: Ops; at: (ms: number) => Promise<void> }> {
+    let clock = 0;
+    const ops = await startOps({ ops: { port: 0, stallTimeoutMs: 60_000, lagIntervalMs: 3_600_000, watchdogMs }, log: testLog, stage: 'unit-watchdog', now: () => clock, onWatchdog: (error) => fired.push(error) });
+    ops.started({ source: () => ({ position: 0, pending: 7 }) });
+    return {
+      ops,
+      async at(ms) {
+        clock = ms;
+        await ops.poll();
+      },
+    };
+  }
+
+  test('pending work that has not moved for watchdogMs fires it once, with STAGE_STALLED naming the stage and the stuck work', async () => {
+    const fired: TallyError[] = [];
+    const { ops, at } = await stuckSource(120_000, fired);
+    try {
+      // started() sampled the work at 0: the clock of the stall starts there
+      await at(1_000);
+      await at(119_999);
+      assert.equal(fired.length, 0, 'not before watchdogMs');
+      await at(120_000);
+      assert.equal(fired.length, 1);
+      assert.equal(fired[0]?.code, 'STAGE_STALLED');
+      assert.match(fired[0]?.message ?? '', /^tally unit-watchdog made no progress for 120 s with work pending \(unit-watchdog work: 7 pending and no progress for 120 s.*exiting with code 75/);
+      await at(500_000);
+      assert.equal(fired.length, 1, 'once');
+    } finally {
+      await ops.close();
+    }
+  });
+
+  test('watchdogMs 0 never fires', async () => {
+    const fired: TallyError[] = [];
+    const { ops, at } = await stuckSource(0, fired);
+    try {
+      await at(1_000);
+      await at(10_000_000);
+      assert.equal(fired.length, 0);
+      assert.equal(ops.readiness().ready, false, 'the stall is still reported');
+    } finally {
+      await ops.close();
+    }
+  });
+});
+
 describe('ops on the real broker', { timeout: 180_000 }, () => {
   const stallTimeoutMs = 3_000;
   const lagIntervalMs = 250;
