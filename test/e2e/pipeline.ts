@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,8 +54,14 @@ export interface StageProcess {
 export async function startStage(world: PipelineWorld, args: string[], readyText: RegExp, timeoutMs = 60_000): Promise<StageProcess> {
   const proc = spawn(process.execPath, [cliEntry, '-c', world.configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', ELASTICSEARCH_URL: '' } });
   let out = '';
-  proc.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  proc.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  // TALLY_STAGE_LOG_DIR keeps every stage's whole output, one file per process, for a post-mortem
+  const logFile = process.env.TALLY_STAGE_LOG_DIR ? path.join(process.env.TALLY_STAGE_LOG_DIR, `${path.basename(world.dir)}-${args.slice(0, args[0] === 'sink' ? 2 : 1).join('-')}-${proc.pid}.log`) : undefined;
+  const keep = (chunk: Buffer): void => {
+    out += chunk.toString();
+    if (logFile) appendFileSync(logFile, chunk);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const early = exited.then((code) => {
     throw new Error(`tally ${args.join(' ')} exited with ${code} before it was ready: ${out.slice(-2000)}`);

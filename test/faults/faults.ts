@@ -17,7 +17,7 @@ export interface Fault {
   busyTopics?: string[];
   /** how long a trial may take to recover before it counts as a stall (default 300 s) */
   recoveryTimeoutMs?: number;
-  inject(context: FaultContext): Promise<{ restoredAt: number; note?: string }>;
+  inject(context: FaultContext): Promise<{ restoredAt: number; note?: string; vacuous?: string }>;
 }
 
 export const esOutageMs = 60_000;
@@ -93,17 +93,25 @@ export const faults: Fault[] = [
   },
   {
     id: 'rebalance-second-transform',
-    description: 'a second tally transform joins the group while batches are in flight, takes partitions, then leaves (SIGTERM, or SIGKILL in every other trial)',
+    description: 'a second tally transform joins the group while batches are in flight, takes partitions and handles input written after it joined, then leaves (SIGTERM, or SIGKILL in every other trial)',
     exclusive: false,
     busyTopics: ['raw.accounting'],
     async inject({ pipeline, trial }) {
-      const { process, opsPort } = await pipeline.startExtraTransform();
-      const deadline = Date.now() + 30_000;
+      // the rest of the trial's input waits until the second transform is in the group (kafkajs's run() returns once it is synced), so it has partitions with input to handle
+      const release = pipeline.holdInput();
+      let started: Awaited<ReturnType<FaultPipeline['startExtraTransform']>>;
+      try {
+        started = await pipeline.startExtraTransform();
+      } finally {
+        release();
+      }
+      const { process, opsPort } = started;
+      const deadline = Date.now() + 60_000;
       let handled = 0;
       while (Date.now() < deadline && (handled = await metric(opsPort, 'tally_batch_messages_total')) === 0) await sleep(250);
       const signal = trial % 2 === 1 ? 'SIGKILL' : 'SIGTERM';
       const code = await pipeline.kill(process, signal);
-      return { restoredAt: Date.now(), note: `second transform handled ${handled} messages before ${signal}${signal === 'SIGTERM' ? ` (exit ${code})` : ''}` };
+      return { restoredAt: Date.now(), note: `second transform handled ${handled} messages before ${signal}${signal === 'SIGTERM' ? ` (exit ${code})` : ''}`, ...(handled === 0 ? { vacuous: 'the second transform handled nothing' } : {}) };
     },
   },
 ];

@@ -24,6 +24,7 @@ describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, br
       assert.equal(run.recoverySeconds.length, run.trials, `${where}: every trial recovered without a restart`);
       assert.deepEqual(run.details.unexpectedExits, [], `${where}: no stage died by itself`);
       for (const t of run.details.trials) assert.equal(t.outcome.lag, 0, `${where}: lag 0 after trial ${t.trial + 1}`);
+      for (const t of run.details.trials) assert.equal(t.vacuous, undefined, `${where}: trial ${t.trial + 1} tested the fault`);
     }
     // the negative control: documents swallowed behind the sink's back must show up as lost
     for (const control of controls) {

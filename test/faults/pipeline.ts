@@ -48,6 +48,7 @@ export class FaultPipeline {
   readonly apelDir: string;
   private admin?: Admin;
   private readonly expectedExit = new Set<StageProcess>();
+  private inputGate: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly world: PipelineWorld,
@@ -149,9 +150,17 @@ export class FaultPipeline {
     });
   }
 
+  /** Hold the input writer before its next slice until the returned function is called. */
+  holdInput(): () => void {
+    let release: () => void = () => undefined;
+    this.inputGate = new Promise<void>((resolve) => (release = resolve));
+    return release;
+  }
+
   /** Append a trial's input slice by slice, `pauseMs` apart, while the pipeline runs; `appended(s)` after each. */
   async write(input: TrialInput, pauseMs: number, appended: (slice: number) => void = () => undefined): Promise<void> {
     for (let s = 0; s < input.accounting.length; s++) {
+      await this.inputGate;
       const acc = input.accounting[s] ?? [];
       const caso = input.caso[s] ?? [];
       if (acc.length) await appendFile(this.accountingFile, `${acc.join('\n')}\n`);

@@ -24,6 +24,8 @@ export interface TrialRecord {
   injectedAfterMs: number;
   recoverySeconds: number | null;
   note?: string;
+  /** why the fault did not test what it claims in this trial (a trial that proves nothing) */
+  vacuous?: string;
   outcome: Outcome;
 }
 
@@ -94,13 +96,14 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
       if (fault.busyTopics) await grown(pipeline, fault.busyTopics, await topicSizes(pipeline, fault.busyTopics));
       await sleep(fault.busyTopics ? delayMs * 0.375 : delayMs);
       const injectedAfterMs = Date.now() - trialStart;
-      const { restoredAt, note } = await fault.inject({ pipeline, random, trial: t });
+      const { restoredAt, note, vacuous } = await fault.inject({ pipeline, random, trial: t });
       await writing;
       const recoverySeconds = await recover(pipeline, input, restoredAt, fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000);
       const outcome = await checkOutcome(pipeline, input);
       for (const id of [...outcome.esMissing, ...outcome.esWrong, ...outcome.apelMissing, ...outcome.apelStale]) lost.add(id.split(' ')[0] ?? id);
       for (const id of [...outcome.esDoubled, ...outcome.esExtra]) doubled.add(id);
-      trials.push({ trial: t, injectedAfterMs, recoverySeconds, ...(note ? { note } : {}), outcome });
+      trials.push({ trial: t, injectedAfterMs, recoverySeconds, ...(note ? { note } : {}), ...(vacuous ? { vacuous } : {}), outcome });
+      if (vacuous) notes.push(`trial ${t + 1} is VACUOUS: ${vacuous}`);
       const bad = outcome.esMissing.length + outcome.esWrong.length + outcome.esDoubled.length + outcome.esExtra.length + outcome.apelMissing.length + outcome.apelStale.length;
       say(`${fault.id} trial ${t + 1}/${options.trials}: fault at +${injectedAfterMs} ms, ${recoverySeconds === null ? 'NOT RECOVERED' : `recovered in ${recoverySeconds.toFixed(1)} s`}, ${bad === 0 ? 'ES and APEL exact' : `MISMATCH ${JSON.stringify(outcome).slice(0, 400)}`}, lag ${outcome.lag}${note ? `; ${note}` : ''}`);
       if (recoverySeconds === null) notes.push(`trial ${t + 1} did not recover within ${(fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000) / 1000} s (lag ${outcome.lag})`);
