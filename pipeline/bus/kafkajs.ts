@@ -293,16 +293,31 @@ class KafkajsConsumer extends ConsumerCore {
 
   /**
    * kafkajs heartbeats only between batches: a handler that waits longer than the session timeout
-   * (Elasticsearch slow, Kafka away) would have the member evicted and its batch delivered again,
-   * adding load to what is already slow. Heartbeats go on while the handler runs; a rebalance they
-   * find is acted on once the handler returns.
+   * (Elasticsearch slow, Kafka away) would have the member evicted, and kafkajs cannot rejoin while
+   * the batch is in hand, so even the work already done could not be committed until the handler
+   * returned. Heartbeats go on while the handler runs; one that finds the member rebalanced or
+   * evicted stops the wait with that error (the batch is not resolved, kafkajs rejoins and delivers
+   * it again from the committed offsets). The handler left behind finishes on its own; what it marks
+   * done belongs to the old generation and is ignored.
    */
   private async handOver(slice: IncomingMessage[], heartbeat: () => Promise<void>): Promise<void> {
-    const ticker = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
+    let ticker: NodeJS.Timeout | undefined;
+    const regrouped = new Promise<never>((_, reject) => {
+      ticker = setInterval(() => {
+        heartbeat().catch((error: unknown) => {
+          if (rejoinTypes.has((error as { type?: string }).type ?? '')) reject(error);
+        });
+      }, this.heartbeatIntervalMs);
+    });
     try {
-      await this.handler?.(slice);
+      await Promise.race([this.handler?.(slice), regrouped]);
+    } catch (error) {
+      if (!rejoinTypes.has((error as { type?: string }).type ?? '')) throw error;
+      await this.commit().catch(() => undefined);
+      throw error;
     } finally {
       clearInterval(ticker);
+      regrouped.catch(() => undefined);
     }
   }
 
@@ -345,6 +360,9 @@ class KafkajsConsumer extends ConsumerCore {
     await this.consumer.disconnect();
   }
 }
+
+/** kafkajs errors after which the member must join the group again (kafkajs's own runner rejoins on them) */
+const rejoinTypes = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR_FOR_GROUP']);
 
 function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};

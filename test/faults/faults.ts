@@ -106,7 +106,7 @@ export const faults: Fault[] = [
         release();
       }
       const { process, opsPort } = started;
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 120_000;
       let handled = 0;
       while (Date.now() < deadline && (handled = await metric(opsPort, 'tally_batch_messages_total')) === 0) await sleep(250);
       const signal = trial % 2 === 1 ? 'SIGKILL' : 'SIGTERM';
