@@ -33,7 +33,7 @@ export function createBus(config: KafkaConfig, log: Logger): Bus {
   return {
     backend: 'kafkajs',
     topic,
-    producer: (options) => secured(() => kafkajsProducer(client, config, options)),
+    producer: (options) => secured(() => kafkajsProducer(client, config, log, options)),
     consumer: (options) => secured(() => kafkajsConsumer(client, config, options)),
     admin: () => secured(() => kafkajsAdmin(client)),
   };

@@ -4,6 +4,7 @@ import type { Consumer as JsConsumer, ConsumerRunConfig, EachBatchPayload, Kafka
 import type { KafkaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
+import { TallyError } from '../errors.js';
 import { toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
 import { readOptional, saslPassword } from './security.js';
@@ -53,6 +54,7 @@ class KafkajsProducer implements Producer {
     private readonly connect: () => Promise<JsProducer>,
     private readonly config: KafkaConfig,
     private readonly timeoutMs: number,
+    private readonly log: Logger,
   ) {}
 
   async send(records: OutgoingRecord[]): Promise<void> {
@@ -66,7 +68,15 @@ class KafkajsProducer implements Producer {
     try {
       // one request per broker per call; calls over the count or byte limit are split, so no record batch exceeds the broker's message.max.bytes
       for (const topicMessages of requestsOf(records, this.config.batchMaxMessages, this.config.batchMaxBytes)) {
-        await this.producer.sendBatch({ topicMessages, acks: -1, timeout: this.timeoutMs, compression });
+        let pending = topicMessages;
+        for (let attempt = 1; pending.length > 0; attempt += 1) {
+          const acknowledged = await this.producer.sendBatch({ topicMessages: pending, acks: -1, timeout: this.timeoutMs, compression });
+          pending = unacknowledged(pending, acknowledged);
+          if (pending.length === 0) break;
+          const count = pending.reduce((n, t) => n + t.messages.length, 0);
+          if (attempt >= 5) throw new TallyError('KAFKA_RETRIABLE', `kafkajs resolved a send without producing ${count} of its records (their partitions changed leader during the send, tulios/kafkajs#1303), ${attempt} times`);
+          this.log.warn({ records: count, partitions: pending.map((t) => `${t.topic}:${[...new Set(t.messages.map((m) => m.partition))].join(',')}`) }, 'kafkajs resolved a send without producing every record (a partition changed leader during it, tulios/kafkajs#1303); sending those again');
+        }
       }
     } catch (error) {
       this.suspect = true;
@@ -81,6 +91,42 @@ class KafkajsProducer implements Producer {
 
 type JsMessage = { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string>; partition?: number; timestamp?: string };
 type TopicMessages = { topic: string; messages: JsMessage[] }[];
+
+/**
+ * The records of a request whose partition has no acknowledgement in kafkajs's result. kafkajs
+ * 2.2.4 retries a failed produce only towards brokers that have not answered yet: a partition whose
+ * leader moved to a broker that already answered is never sent, and the send still resolves
+ * (tulios/kafkajs#1303). Every record carries its partition (stickyPartitions), so what is missing
+ * can be told and sent again.
+ */
+export function unacknowledged(request: TopicMessages, acknowledged: { topicName: string; partition: number }[]): TopicMessages {
+  const byTopic = new Map<string, Set<number>>();
+  for (const { topicName, partition } of acknowledged) {
+    const set = byTopic.get(topicName) ?? new Set<number>();
+    set.add(partition);
+    byTopic.set(topicName, set);
+  }
+  const missing: TopicMessages = [];
+  for (const { topic, messages } of request) {
+    const done = byTopic.get(topic);
+    const left = done ? messages.filter((m) => m.partition === undefined || !done.has(m.partition)) : messages;
+    if (left.length) missing.push({ topic, messages: left });
+  }
+  return missing;
+}
+
+type Partitioner = ReturnType<typeof kafkajs.Partitioners.DefaultPartitioner>;
+
+/** Each message keeps the partition chosen for it the first time, through kafkajs's retries and ours. */
+export function stickyPartitions(choose: Partitioner): Partitioner {
+  return (args) => {
+    const message = args.message;
+    if (message.partition !== undefined && message.partition !== null) return message.partition;
+    const partition = choose(args);
+    message.partition = partition;
+    return partition;
+  };
+}
 
 /** Record-batch overhead per record (attributes, varints, deltas) beyond its key, value and headers. */
 const recordOverhead = 24;
@@ -172,11 +218,11 @@ export function keyedPartitioner(): ReturnType<typeof kafkajs.Partitioners.Defau
   };
 }
 
-export async function kafkajsProducer(client: Kafka, config: KafkaConfig, options: ProducerOptions = {}): Promise<Producer> {
+export async function kafkajsProducer(client: Kafka, config: KafkaConfig, log: Logger, options: ProducerOptions = {}): Promise<Producer> {
   const retries = options.retries ?? config.produceRetries;
   const connect = async (): Promise<JsProducer> => {
     const producer = client.producer({
-      createPartitioner: keyedPartitioner,
+      createPartitioner: () => stickyPartitions(keyedPartitioner()),
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
@@ -189,7 +235,7 @@ export async function kafkajsProducer(client: Kafka, config: KafkaConfig, option
     }
     return producer;
   };
-  return new KafkajsProducer(await connect(), connect, config, options.timeoutMs ?? config.requestTimeoutMs);
+  return new KafkajsProducer(await connect(), connect, config, options.timeoutMs ?? config.requestTimeoutMs, log);
 }
 
 class KafkajsConsumer extends ConsumerCore {
