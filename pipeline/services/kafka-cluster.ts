@@ -82,6 +82,13 @@ export async function startKafkaCluster(layout: ServicesLayout, config: LocalKaf
   return state;
 }
 
+/**
+ * Broker-only nodes first: their clean shutdown asks the controller quorum, which must still be there.
+ * The voters then stop together, and the last of them, without a majority, may wait for the quorum
+ * forever: after a short grace it is killed (its log is recovered on the next start with kept data).
+ */
 export async function stopKafkaCluster(state: KafkaState): Promise<void> {
-  await Promise.all((state.nodes ?? []).map((node) => stopKafkaNode(state, node.nodeId)));
+  const nodes = state.nodes ?? [];
+  await Promise.all(nodes.filter((node) => !node.voter).map((node) => stopKafkaNode(state, node.nodeId)));
+  await Promise.all(nodes.filter((node) => node.voter).map((node) => stopKafkaNode(state, node.nodeId, 10_000)));
 }

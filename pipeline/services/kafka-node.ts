@@ -63,11 +63,11 @@ export async function startKafkaNode(layout: ServicesLayout, config: LocalKafkaC
 }
 
 /** SIGTERM (a clean shutdown: leadership moves away first), keeping the node's data. */
-export async function stopKafkaNode(state: KafkaState, nodeId: number): Promise<void> {
+export async function stopKafkaNode(state: KafkaState, nodeId: number, graceMs = 30_000): Promise<void> {
   const node = kafkaNode(state, nodeId);
   // a paused node would sit on the SIGTERM until the grace time runs out
   signalProcess(node, 'SIGCONT');
-  await stopProcess(node, 30_000);
+  await stopProcess(node, graceMs);
 }
 
 /** SIGKILL: the node dies without a word; resolves once it is gone. Its data stays for startKafkaNode. */
