@@ -41,7 +41,7 @@ export async function collectEnvironment(world: BenchWorld, services: ServiceSta
     tally: { version: (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version, revision: gitRevision() },
     libraries: { kafkajs: packageVersion('kafkajs'), 'node-rdkafka': packageVersion('node-rdkafka'), '@elastic/elasticsearch': packageVersion('@elastic/elasticsearch'), avsc: packageVersion('avsc'), ajv: packageVersion('ajv') },
     services: {
-      kafka: `Apache Kafka ${world.config.services.kafka.version} (KRaft, single node, heap ${world.config.services.kafka.heap}) at ${world.config.kafka.brokers.join(',')}`,
+      kafka: `Apache Kafka ${world.config.services.kafka.version} (KRaft, ${(world.config.services.kafka.brokers ?? 1) === 1 ? 'single node' : `${world.config.services.kafka.brokers} nodes`}, heap ${world.config.services.kafka.heap}) at ${world.config.kafka.brokers.join(',')}`,
       elasticsearch: `Elasticsearch ${esVersion} (single node, heap ${world.config.services.elasticsearch.heap}) at ${world.config.elasticsearch.url}`,
     },
     peers: { kcat: kcatTool()?.version ?? 'not installed', rsyslog: rsyslogTool()?.version ?? 'not installed', 'syslog-ng': syslogNgTool()?.version ?? 'not installed' },

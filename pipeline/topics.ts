@@ -11,11 +11,12 @@ export function kindOfRawTopic(bus: Bus, topic: string): string | undefined {
   return topic.startsWith(prefix) ? topic.slice(prefix.length) : undefined;
 }
 
-/** Create the logical topics that are missing, with the configured partitions (an existing topic is left as it is). */
+/** Create the logical topics that are missing, with the configured partitions and replication (an existing topic is left as it is). */
 export async function ensureTopics(bus: Bus, config: TopicsConfig, logicalNames: Iterable<string>): Promise<void> {
+  const configs = config.minInsyncReplicas === undefined ? {} : { configs: { 'min.insync.replicas': String(config.minInsyncReplicas) } };
   const admin = await bus.admin();
   try {
-    await admin.createTopics([...new Set(logicalNames)].map((name) => ({ topic: bus.topic(name), partitions: config.partitions, replicationFactor: config.replicationFactor })));
+    await admin.createTopics([...new Set(logicalNames)].map((name) => ({ topic: bus.topic(name), partitions: config.partitions, replicationFactor: config.replicationFactor, ...configs })));
   } finally {
     await admin.close();
   }

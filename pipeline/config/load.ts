@@ -4,6 +4,8 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { TallyError } from '../errors.js';
 import { projectRoot } from '../paths.js';
+import { localBootstrap } from '../services/kafka-topology.js';
+import { crossKeyProblems } from './cross-rules.js';
 import { describeSchemaError } from './schema-errors.js';
 import type { TallyConfig } from './types.js';
 
@@ -40,8 +42,12 @@ export function validateConfig(raw: Record<string, unknown>, origin: string): Ta
     });
   }
   const config = candidate as unknown as TallyConfig;
-  // endpoints not given follow the local services' ports
-  if (!kafkaGiven) config.kafka.brokers = [`127.0.0.1:${config.services.kafka.port}`];
+  const problems = crossKeyProblems(config);
+  if (problems.length > 0) {
+    throw new TallyError('CONFIG_INVALID', `configuration from ${origin} is invalid:\n  - ${problems.join('\n  - ')}`, { details: { origin, reasons: problems } });
+  }
+  // endpoints not given follow the local services' ports (every node of a local Kafka cluster)
+  if (!kafkaGiven) config.kafka.brokers = localBootstrap(config.services.kafka);
   if (!esGiven) config.elasticsearch.url = `http://127.0.0.1:${config.services.elasticsearch.httpPort}`;
   return config;
 }

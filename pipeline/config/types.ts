@@ -32,9 +32,25 @@ export interface ElasticsearchConfig {
   requestTimeoutMs: number;
 }
 
+/**
+ * The local Kafka of `tally services`. brokers, replicationFactor and minInsyncReplicas are optional
+ * here because callers that build a one-broker config by hand may leave them out; after loading,
+ * brokers is always set, and kafkaReplication() derives the others from it.
+ */
+export interface LocalKafkaConfig {
+  version: string;
+  port: number;
+  controllerPort: number;
+  heap: string;
+  startTimeoutMs: number;
+  brokers?: number;
+  replicationFactor?: number;
+  minInsyncReplicas?: number;
+}
+
 export interface ServicesConfig {
   dir: string;
-  kafka: { version: string; port: number; controllerPort: number; heap: string; startTimeoutMs: number };
+  kafka: LocalKafkaConfig;
   elasticsearch: { version: string; httpPort: number; transportPort: number; heap: string; user: string; startTimeoutMs: number };
 }
 
@@ -61,6 +77,8 @@ export interface TopicsConfig {
   partitions: number;
   /** -1: the broker's default */
   replicationFactor: number;
+  /** the topic config min.insync.replicas on creation; absent: the broker's */
+  minInsyncReplicas?: number;
 }
 
 export interface TransformConfig {

@@ -4,7 +4,9 @@ import type { TallyConfig } from '../config/types.js';
 import { clusterHealthy, probeCapabilities, type EsCapabilities } from '../elasticsearch/capabilities.js';
 import { servicesLayout } from './layout.js';
 import { elasticsearchHome, kafkaLibs } from './artifacts.js';
-import { kafkaReady, startKafka, stopKafka } from './kafka.js';
+import { checkKafkaSize, describeKafka, kafkaLiveness, resumableKafka, startKafka, stopKafka } from './kafka.js';
+import { kafkaBrokerStatuses, type KafkaBrokerStatus } from './kafka-status.js';
+import { brokerCount, localBootstrap } from './kafka-topology.js';
 import { startElasticsearch, stopElasticsearch } from './elasticsearch.js';
 import { isAlive } from './process.js';
 import { readState, writeState, type ServicesState } from './state.js';
@@ -25,25 +27,32 @@ export interface ServiceStatus {
   logFile?: string;
   modules?: string[];
   capabilities?: Omit<EsCapabilities, 'modules' | 'version'>;
+  /** Kafka started by Tally: every node (one for a single broker) */
+  brokers?: KafkaBrokerStatus[];
 }
 
-/** Kafka is local when the configured brokers are exactly the local broker's address. */
+/** Kafka is local when every configured broker is a node of the local Kafka (all of them by default). */
 export function isLocal(config: TallyConfig, name: ServiceName): boolean {
-  if (name === 'kafka') return config.kafka.brokers.length === 1 && config.kafka.brokers[0] === `127.0.0.1:${config.services.kafka.port}`;
+  if (name === 'kafka') {
+    const local = new Set(localBootstrap(config.services.kafka));
+    return config.kafka.brokers.length > 0 && config.kafka.brokers.every((broker) => local.has(broker));
+  }
   return config.elasticsearch.url.replace(/\/$/, '') === `http://127.0.0.1:${config.services.elasticsearch.httpPort}`;
 }
 
 async function kafkaStatus(config: TallyConfig, state: ServicesState): Promise<ServiceStatus> {
   const local = isLocal(config, 'kafka');
   const endpoint = config.kafka.brokers.join(',');
-  const owned = local && isAlive(state.kafka) ? state.kafka : undefined;
-  const up = local && !owned ? false : await kafkaReady(config.kafka.brokers[0] ?? endpoint);
+  const owned = local && kafkaLiveness(state.kafka) !== 'none' ? state.kafka : undefined;
+  const view = local && !owned ? undefined : await describeKafka(endpoint);
+  // a local cluster is up only with every node registered
+  const up = view !== undefined && view.controllerId !== null && view.brokerIds.length >= (local ? brokerCount(config.services.kafka) : 1);
   return {
     name: 'kafka',
     mode: local ? 'local' : 'external',
     up,
     endpoint,
-    ...(owned ? { version: owned.version, pid: owned.pid, startedAt: owned.startedAt, logFile: owned.logFile } : {}),
+    ...(owned ? { version: owned.version, pid: owned.pid, startedAt: owned.startedAt, logFile: owned.logFile, brokers: kafkaBrokerStatuses(owned, view) } : {}),
   };
 }
 
@@ -86,8 +95,11 @@ export async function startServices(config: TallyConfig, only: ServiceName[] = s
   const save = (): void => writeState(layout.stateFile, state);
   const tasks: Promise<void>[] = [];
   if (only.includes('kafka') && isLocal(config, 'kafka')) {
-    if (isAlive(state.kafka)) reused.add('kafka');
-    else tasks.push(startKafka(layout, config.services.kafka, state.kafka?.kept ? state.kafka : undefined).then((s) => { state.kafka = s; save(); }));
+    const running = state.kafka;
+    if (running && kafkaLiveness(running) === 'all') {
+      checkKafkaSize(running, config.services.kafka);
+      reused.add('kafka');
+    } else tasks.push(startKafka(layout, config.services.kafka, resumableKafka(running)).then((s) => { state.kafka = s; save(); }));
   }
   if (only.includes('elasticsearch') && isLocal(config, 'elasticsearch')) {
     if (isAlive(state.elasticsearch)) reused.add('elasticsearch');

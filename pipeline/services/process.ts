@@ -58,6 +58,13 @@ export async function stopProcess(owned: OwnedProcess, graceMs: number): Promise
   }
 }
 
+/** Send a signal to a process of ours (its whole group); false when it is not running. */
+export function signalProcess(owned: OwnedProcess, signal: NodeJS.Signals): boolean {
+  if (!isAlive(owned)) return false;
+  signalGroup(owned.pid, signal);
+  return true;
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);

@@ -2,6 +2,25 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OwnedProcess } from './process.js';
 
+/** One node of a local Kafka cluster (services.kafka.brokers >= 2). */
+export interface KafkaNodeState extends OwnedProcess {
+  nodeId: number;
+  endpoint: string;
+  port: number;
+  /** voters only */
+  controllerPort?: number;
+  voter: boolean;
+  dataDir: string;
+  configFile: string;
+  logFile: string;
+  startedAt: string;
+}
+
+/**
+ * The local Kafka. With one broker, that broker. With a cluster, `nodes` lists every node; pid,
+ * startTicks, port, controllerPort, configFile and logFile are node 1's, bootstrap lists every
+ * node's address (comma-separated) and dataDir is the cluster's folder.
+ */
 export interface KafkaState extends OwnedProcess {
   version: string;
   bootstrap: string;
@@ -14,6 +33,7 @@ export interface KafkaState extends OwnedProcess {
   startedAt: string;
   /** stopped with keepData: the next start reuses dataDir */
   kept?: boolean;
+  nodes?: KafkaNodeState[];
 }
 
 export interface ElasticsearchState extends OwnedProcess {

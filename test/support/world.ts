@@ -78,3 +78,23 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * The first of `count` consecutive loopback ports that are all free right now (a local Kafka
+ * cluster numbers its nodes' ports from a base), picked below the kernel's ephemeral range.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  const canListen = (port: number): Promise<net.Server | undefined> =>
+    new Promise((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const servers = await Promise.all(Array.from({ length: count }, (_, i) => canListen(base + i)));
+    await Promise.all(servers.map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))));
+    if (servers.every(Boolean)) return base;
+  }
+  throw new Error(`no run of ${count} free loopback ports found between 20000 and 32000`);
+}

@@ -19,6 +19,12 @@ function printStatuses(statuses: ServiceStatus[], json: boolean): void {
   for (const s of statuses) {
     const facts = [s.mode, s.up ? 'up' : 'down', s.endpoint, s.version && `version ${s.version}`, s.pid && `pid ${s.pid}`, s.reused && 'reused'].filter(Boolean).join(', ');
     process.stdout.write(`${s.name.padEnd(14)} ${facts}\n`);
+    if ((s.brokers?.length ?? 0) > 1) {
+      for (const b of s.brokers ?? []) {
+        const role = b.activeController ? 'active controller' : b.voter ? 'voter' : 'broker only';
+        process.stdout.write(`${''.padEnd(14)} node ${b.nodeId} ${b.up ? 'up' : 'down'} ${b.endpoint}${b.controllerPort ? ` (controller ${b.controllerPort})` : ''}, ${role}, pid ${b.pid}\n`);
+      }
+    }
     if (s.capabilities) {
       const caps = Object.entries(s.capabilities).map(([k, v]) => `${k}=${v ? 'yes' : 'no'}`).join(' ');
       process.stdout.write(`${''.padEnd(14)} capabilities: ${caps}\n${''.padEnd(14)} modules: ${(s.modules ?? []).join(', ')}\n`);
