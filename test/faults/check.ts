@@ -161,7 +161,7 @@ export async function checkDeadLetters(pipeline: FaultPipeline, input: KnownInpu
   const messages: string[] = [];
   const valid: string[] = [];
   if (total > 0) {
-    const kafka = new kafkajs.Kafka({ brokers: [pipeline.services.brokers], clientId: 'faults-dlq-reader', logLevel: kafkajs.logLevel.NOTHING });
+    const kafka = new kafkajs.Kafka({ brokers: pipeline.services.brokers.split(','), clientId: 'faults-dlq-reader', logLevel: kafkajs.logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: `faults-dlq-${Date.now()}-${Math.random().toString(36).slice(2)}` });
     await consumer.connect();
     try {

@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaBackendName } from '../../pipeline/config/types.js';
+import { clusterFaults } from './cluster-faults.js';
 import type { FaultPipeline, StageName } from './pipeline.js';
 
 export interface FaultContext {
@@ -15,6 +17,10 @@ export interface Fault {
   exclusive: boolean;
   /** the fault waits for these logical topics to grow after the burst: the stage that reads them then has work in hand */
   busyTopics?: string[];
+  /** the world's Kafka: 1 broker (default) or a cluster of this many */
+  kafkaBrokers?: number;
+  /** the Kafka client backend of the fault's pipeline (default kafkajs) */
+  backend?: KafkaBackendName;
   /** how long a trial may take to recover before it counts as a stall (default 300 s) */
   recoveryTimeoutMs?: number;
   inject(context: FaultContext): Promise<{ restoredAt: number; note?: string; vacuous?: string }>;
@@ -92,6 +98,18 @@ export const faults: Fault[] = [
     },
   },
   {
+    id: 'kafka-broker-sigkill',
+    description: 'the Kafka broker SIGKILLed and started again (same data folder) while producers and consumers run',
+    exclusive: true,
+    async inject({ pipeline }) {
+      const stoppedAt = Date.now();
+      await pipeline.services.killKafka();
+      await pipeline.services.startKafka();
+      await pipeline.resetAdmin();
+      return { restoredAt: Date.now(), note: `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s` };
+    },
+  },
+  {
     id: 'rebalance-second-transform',
     description: 'a second tally transform joins the group while batches are in flight, takes partitions and handles input written after it joined, then leaves (SIGTERM, or SIGKILL in every other trial)',
     exclusive: false,
@@ -133,8 +151,11 @@ export const silentDropControl: Fault = {
   },
 };
 
+/** Faults of a three-broker cluster, each with both client backends; they run in a world of their own. */
+export const clusterFaultList: Fault[] = [...clusterFaults('kafkajs'), ...clusterFaults('rdkafka')];
+
 export function faultById(id: string): Fault {
-  const fault = [...faults, silentDropControl].find((f) => f.id === id);
+  const fault = [...faults, ...clusterFaultList, silentDropControl].find((f) => f.id === id);
   if (!fault) throw new Error(`no fault ${id}; known: ${faults.map((f) => f.id).join(', ')}`);
   return fault;
 }

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { createBus } from '../../pipeline/bus/index.js';
 import type { Admin, Bus } from '../../pipeline/bus/types.js';
 import { loadConfig } from '../../pipeline/config/load.js';
-import type { TallyConfig } from '../../pipeline/config/types.js';
+import type { KafkaBackendName, TallyConfig } from '../../pipeline/config/types.js';
 import { createEsClient } from '../../pipeline/elasticsearch/client.js';
 import { freePort, testLog, uniqueName } from '../support/world.js';
 import { startStage, type PipelineWorld, type StageProcess } from '../e2e/pipeline.js';
@@ -64,7 +64,7 @@ export class FaultPipeline {
     this.apelDir = path.join(world.dir, 'apel-outgoing');
   }
 
-  static async create(name: string, services: FaultServices, random: () => number): Promise<FaultPipeline> {
+  static async create(name: string, services: FaultServices, random: () => number, backend: KafkaBackendName = 'kafkajs'): Promise<FaultPipeline> {
     const dir = await mkdtemp(path.join(tmpdir(), `faults-${name}-`));
     await mkdir(path.join(dir, 'in'), { recursive: true });
     const topicPrefix = `${uniqueName(name)}.`;
@@ -72,7 +72,7 @@ export class FaultPipeline {
     const proxy = await startEsProxy(services.esUrl, random);
     const state = path.join(dir, 'state');
     const config = {
-      kafka: { brokers: [services.brokers], topicPrefix, commitIntervalMs: 200, sessionTimeoutMs: 10_000 },
+      kafka: { brokers: services.brokers.split(','), topicPrefix, commitIntervalMs: 200, sessionTimeoutMs: 10_000, backend },
       elasticsearch: { url: proxy.url, indexPrefix },
       log: { level: process.env.TALLY_TEST_LOG_LEVEL ?? 'warn', pretty: false },
       shutdown: { drainTimeoutMs: 20_000 },

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { faultById, faults, silentDropControl, type Fault } from './faults.js';
+import { clusterFaultList, faultById, faults, silentDropControl, type Fault } from './faults.js';
 import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
 
 /**
@@ -10,13 +10,18 @@ import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
  * comma list of fault ids, TALLY_FAULT_WORLDS worlds run side by side as `|`-separated comma lists
  * of fault ids (`*` = every fault not named elsewhere; default one world with every fault), and
  * TALLY_FAULT_RESULTS_DIR where the per-fault JSON files go; TALLY_FAULT_CONTROL=0 skips the
- * negative control.
+ * negative control; TALLY_FAULT_CLUSTER=0 leaves out the faults of a three-broker cluster (which
+ * run in worlds of their own).
  */
 export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<{ worlds: Fault[][]; options: SuiteOptions }> {
-  const only = env.TALLY_FAULT_ONLY ? env.TALLY_FAULT_ONLY.split(',').map((id) => faultById(id.trim())) : faults;
+  const only = env.TALLY_FAULT_ONLY ? env.TALLY_FAULT_ONLY.split(',').map((id) => faultById(id.trim())) : [...faults, ...(env.TALLY_FAULT_CLUSTER === '0' ? [] : clusterFaultList)];
   const spec = (env.TALLY_FAULT_WORLDS ?? '*').split('|').map((w) => w.split(',').map((id) => id.trim()).filter(Boolean));
   const named = new Set(spec.flat().filter((id) => id !== '*'));
-  const worlds = spec.map((ids) => only.filter((f) => ids.includes(f.id) || (ids.includes('*') && !named.has(f.id)))).filter((w) => w.length > 0);
+  // a world's Kafka is one broker or a cluster: the faults of a cluster get worlds of their own
+  const worlds = spec
+    .map((ids) => only.filter((f) => ids.includes(f.id) || (ids.includes('*') && !named.has(f.id))))
+    .flatMap((w) => [w.filter((f) => (f.kafkaBrokers ?? 1) === 1), w.filter((f) => (f.kafkaBrokers ?? 1) > 1)])
+    .filter((w) => w.length > 0);
   const resultsDir = env.TALLY_FAULT_RESULTS_DIR ?? (await mkdtemp(path.join(tmpdir(), 'faults-results-')));
   return {
     worlds,

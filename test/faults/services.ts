@@ -4,11 +4,13 @@ import path from 'node:path';
 import type { ServicesConfig } from '../../pipeline/config/types.js';
 import { clusterHealthy } from '../../pipeline/elasticsearch/capabilities.js';
 import { startElasticsearch, stopElasticsearch } from '../../pipeline/services/elasticsearch.js';
-import { startKafka, stopKafka } from '../../pipeline/services/kafka.js';
+import { killKafkaNode, pauseKafkaNode, resumeKafkaNode, startKafka, startKafkaNode, stopKafka, stopKafkaNode } from '../../pipeline/services/kafka.js';
+import { localBootstrap } from '../../pipeline/services/kafka-topology.js';
+import { isAlive } from '../../pipeline/services/process.js';
 import type { ServicesLayout } from '../../pipeline/services/layout.js';
 import type { ElasticsearchState, KafkaState } from '../../pipeline/services/state.js';
 import { projectRoot } from '../../pipeline/paths.js';
-import { freePort } from '../support/world.js';
+import { freePort, freePortRun } from '../support/world.js';
 import { killOnExit } from './leftovers.js';
 
 /**
@@ -18,7 +20,20 @@ import { killOnExit } from './leftovers.js';
  */
 export interface FaultServices {
   dir: string;
+  /** the bootstrap list: every broker of the world */
   brokers: string;
+  /** the world's Kafka: one broker, or a cluster whose nodes the faults stop, kill and freeze one by one */
+  kafka: KafkaState;
+  /** SIGKILL of the whole (one-broker) Kafka, keeping its data */
+  killKafka(): Promise<void>;
+  /** one node of a cluster: SIGTERM, SIGKILL, start again, SIGSTOP, SIGCONT */
+  node: {
+    stop(nodeId: number): Promise<void>;
+    kill(nodeId: number): Promise<void>;
+    start(nodeId: number): Promise<void>;
+    pause(nodeId: number): void;
+    resume(nodeId: number): void;
+  };
   esUrl: string;
   stopKafka(): Promise<void>;
   startKafka(): Promise<void>;
@@ -31,12 +46,18 @@ export interface FaultServices {
 
 export const cacheDir = process.env.TALLY_FAULT_CACHE_DIR ?? path.join(projectRoot, '.tally', 'cache');
 
-export async function startFaultServices(name: string): Promise<FaultServices> {
+export async function startFaultServices(name: string, options: { kafkaBrokers?: number } = {}): Promise<FaultServices> {
   const dir = mkdtempSync(path.join(tmpdir(), `faults-${name}-`));
   // Elasticsearch runs as a service user who must enter every folder above its own
   chmodSync(dir, 0o755);
   const layout: ServicesLayout = { root: dir, cacheDir, runDir: path.join(dir, 'run'), stateFile: path.join(dir, 'run', 'services.json') };
-  const kafkaConfig: ServicesConfig['kafka'] = { version: '4.1.2', port: await freePort(), controllerPort: await freePort(), heap: '512m', startTimeoutMs: 180_000 };
+  const brokerCount = options.kafkaBrokers ?? 1;
+  // a cluster's node n listens on port + 2(n-1) and controllerPort + 2(n-1)
+  const base = brokerCount > 1 ? await freePortRun(2 * brokerCount) : 0;
+  const kafkaConfig: ServicesConfig['kafka'] =
+    brokerCount > 1
+      ? { version: '4.1.2', port: base, controllerPort: base + 1, heap: '512m', startTimeoutMs: 180_000, brokers: brokerCount }
+      : { version: '4.1.2', port: await freePort(), controllerPort: await freePort(), heap: '512m', startTimeoutMs: 180_000 };
   const esConfig: ServicesConfig['elasticsearch'] = { version: '8.19.21', httpPort: await freePort(), transportPort: await freePort(), heap: '512m', user: 'tally-es', startTimeoutMs: 300_000 };
   let kafka: KafkaState | undefined;
   let es: ElasticsearchState | undefined;
@@ -55,9 +76,34 @@ export async function startFaultServices(name: string): Promise<FaultServices> {
   let esState = es;
   let forgetKafka = killOnExit(-kafkaState.pid);
   let forgetEs = killOnExit(-esState.pid);
+  const forgetNodes = new Map<number, () => void>();
+  const watchNodes = (): void => {
+    for (const node of kafkaState.nodes ?? []) {
+      forgetNodes.get(node.nodeId)?.();
+      forgetNodes.set(node.nodeId, killOnExit(-node.pid));
+    }
+  };
+  watchNodes();
   return {
     dir,
-    brokers: kafkaState.bootstrap,
+    brokers: localBootstrap(kafkaConfig).join(','),
+    kafka: kafkaState,
+    async killKafka() {
+      process.kill(-kafkaState.pid, 'SIGKILL');
+      await gone(kafkaState.pid);
+      forgetKafka();
+      kafkaRunning = false;
+    },
+    node: {
+      stop: (nodeId) => stopKafkaNode(kafkaState, nodeId),
+      kill: (nodeId) => killKafkaNode(kafkaState, nodeId),
+      async start(nodeId) {
+        await startKafkaNode(layout, kafkaConfig, kafkaState, nodeId);
+        watchNodes();
+      },
+      pause: (nodeId) => pauseKafkaNode(kafkaState, nodeId),
+      resume: (nodeId) => resumeKafkaNode(kafkaState, nodeId),
+    },
     esUrl: esState.url,
     async stopKafka() {
       await stopKafka(kafkaState);
@@ -80,10 +126,23 @@ export async function startFaultServices(name: string): Promise<FaultServices> {
     kafkaUp: () => kafkaRunning,
     elasticsearchUp: () => clusterHealthy(esState.url),
     async close() {
+      for (const node of kafkaState.nodes ?? []) if (isAlive(node)) resumeKafkaNode(kafkaState, node.nodeId);
       await Promise.all([stopKafka(kafkaState), stopElasticsearch(esState)]);
       forgetKafka();
+      for (const forget of forgetNodes.values()) forget();
       forgetEs();
       if (!process.env.TALLY_FAULT_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function gone(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -74,7 +74,7 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
   const say = options.log ?? (() => undefined);
   const random = seededRandom(seed);
   const input = new KnownInput(seed);
-  const pipeline = await FaultPipeline.create(fault.id.slice(0, 24), services, seededRandom(seed + 1));
+  const pipeline = await FaultPipeline.create(fault.id.slice(0, 24), services, seededRandom(seed + 1), fault.backend);
   const trials: TrialRecord[] = [];
   const lost = new Set<string>();
   const doubled = new Set<string>();
@@ -149,7 +149,7 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
 export async function runWorld(name: string, list: Fault[], options: SuiteOptions): Promise<{ runs: FaultRun[]; controls: FaultRun[] }> {
   const say = options.log ?? (() => undefined);
   const started = Date.now();
-  const services = await startFaultServices(name);
+  const services = await startFaultServices(name, { kafkaBrokers: Math.max(1, ...list.map((f) => f.kafkaBrokers ?? 1)) });
   say(`world ${name}: Kafka ${services.brokers}, Elasticsearch ${services.esUrl} up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const runs: FaultRun[] = [];
   const controls: FaultRun[] = [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { keyedPartitioner, murmur2, requestsOf } from '../../../pipeline/bus/kafkajs.js';
+import { keyedPartitioner, murmur2, requestsOf, stickyPartitions, unacknowledged } from '../../../pipeline/bus/kafkajs.js';
 import type { OutgoingRecord } from '../../../pipeline/bus/types.js';
 
 const partitions = (n: number) => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
@@ -48,4 +48,31 @@ test('requestsOf splits by count and by bytes, keeps the order per topic, and se
   const mixed = requestsOf([kb('a', 1), big, kb('a', 2)], 10_000, 900_000);
   assert.deepEqual(mixed.map((r) => r[0]?.messages.length), [1, 1, 1]);
   assert.equal(requestsOf([], 10, 10).length, 0);
+});
+
+test('unacknowledged: the records of every partition kafkajs gave no acknowledgement for, per topic (tulios/kafkajs#1303)', () => {
+  const m = (partition: number, value: string) => ({ key: null, value, partition });
+  const request = [
+    { topic: 'a', messages: [m(0, 'a0'), m(1, 'a1'), m(2, 'a2'), m(0, 'a0b')] },
+    { topic: 'b', messages: [m(0, 'b0')] },
+  ];
+  assert.deepEqual(unacknowledged(request, [{ topicName: 'a', partition: 0 }, { topicName: 'a', partition: 1 }, { topicName: 'a', partition: 2 }, { topicName: 'b', partition: 0 }]), []);
+  assert.deepEqual(unacknowledged(request, [{ topicName: 'a', partition: 1 }]), [
+    { topic: 'a', messages: [m(0, 'a0'), m(2, 'a2'), m(0, 'a0b')] },
+    { topic: 'b', messages: [m(0, 'b0')] },
+  ]);
+  assert.deepEqual(unacknowledged(request, []), request, 'nothing acknowledged: everything again');
+});
+
+test('stickyPartitions: a message keeps the partition first chosen for it, whatever the partitioner would say later', () => {
+  let next = 0;
+  const roundRobin = stickyPartitions(() => next++ % 3);
+  const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+  const first = { key: null, value: 'x' } as { key: null; value: string; partition?: number };
+  const second = { key: null, value: 'y' } as { key: null; value: string; partition?: number };
+  assert.equal(roundRobin({ topic: 't', partitionMetadata, message: first }), 0);
+  assert.equal(roundRobin({ topic: 't', partitionMetadata, message: second }), 1);
+  assert.equal(roundRobin({ topic: 't', partitionMetadata, message: first }), 0, 'the retry of the same message');
+  assert.equal(first.partition, 0);
+  assert.equal(roundRobin({ topic: 't', partitionMetadata, message: { key: null, value: 'z', partition: 2 } }), 2, 'an explicit partition wins');
 });
