@@ -4,7 +4,7 @@ import type { Consumer as JsConsumer, ConsumerRunConfig, EachBatchPayload, Kafka
 import type { KafkaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
-import { TallyError } from '../errors.js';
+import { TallyError, messageOf } from '../errors.js';
 import { toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
 import { readOptional, saslPassword } from './security.js';
@@ -238,75 +238,115 @@ export async function kafkajsProducer(client: Kafka, config: KafkaConfig, log: L
   return new KafkajsProducer(await connect(), connect, config, options.timeoutMs ?? config.requestTimeoutMs, log);
 }
 
+/** How long a running, unpaused kafkajs consumer with no batch in hand may go without a fetch before it is replaced. */
+const fetchStallMs = 60_000;
+
+/**
+ * A kafkajs consumer behind the Consumer interface. The kafkajs consumer inside is replaced (a new
+ * one joins the group and continues from the committed offsets) when kafkajs gives it up or when it
+ * stops fetching: both were seen after broker restarts and leader moves, with the stage left
+ * holding lag and doing nothing.
+ */
 class KafkajsConsumer extends ConsumerCore {
   private assigned: TopicPartition[] = [];
   private batchInProgress: Promise<void> | undefined;
-  private restarting = false;
+  private replacing = false;
+  private lastFetch = Date.now();
+  private readonly stallTimer: NodeJS.Timeout;
 
   constructor(
-    private readonly consumer: JsConsumer,
+    private consumer: JsConsumer,
+    private readonly create: () => Promise<JsConsumer>,
     private readonly options: ConsumerOptions,
     private readonly heartbeatIntervalMs: number,
     maxInFlight: number,
     commitIntervalMs: number,
   ) {
     super(maxInFlight, commitIntervalMs);
-    const { GROUP_JOIN, CRASH } = consumer.events;
+    this.listen(consumer);
+    this.stallTimer = setInterval(() => this.checkFetching(), 5000);
+    this.stallTimer.unref();
+  }
+
+  private listen(consumer: JsConsumer): void {
+    const { GROUP_JOIN, CRASH, FETCH } = consumer.events;
     consumer.on(GROUP_JOIN, ({ payload }) => {
+      if (consumer !== this.consumer) return;
       const partitions = Object.entries(payload.memberAssignment).flatMap(([topic, list]) => list.map((partition) => ({ topic, partition })));
       const revoked = this.assigned.filter((a) => !partitions.some((p) => p.topic === a.topic && p.partition === a.partition));
       if (revoked.length) this.events.emit('revoked', revoked);
       this.assigned = partitions;
+      this.lastFetch = Date.now();
       this.newGeneration(partitions);
       if (this.isPaused()) this.pausePartitions();
     });
-    consumer.on(CRASH, ({ payload }) => {
-      if (payload.restart || this.closed) return;
-      this.events.emit('error', toKafkaError(`consumer ${options.groupId} (kafkajs gave up; Tally starts it again)`, payload.error));
-      void this.runAgain();
+    consumer.on(FETCH, () => {
+      if (consumer === this.consumer) this.lastFetch = Date.now();
     });
+    consumer.on(CRASH, ({ payload }) => {
+      if (payload.restart || this.closed || consumer !== this.consumer) return;
+      // kafkajs never restarts a consumer that crashed on an error it calls non-retriable, among them "Failed to find group coordinator" while a restarted broker loads its groups (tulios/kafkajs#1630, #1445)
+      void this.replace(`kafkajs gave the consumer up: ${messageOf(payload.error)}`);
+    });
+  }
+
+  /** No fetch for fetchStallMs while running, unpaused and with no batch in hand: kafkajs's runner is stuck (seen after a partition leader moved). */
+  private checkFetching(): void {
+    if (this.closed || this.replacing || !this.handler || this.batchInProgress || this.isPaused()) {
+      this.lastFetch = Date.now();
+      return;
+    }
+    if (Date.now() - this.lastFetch > fetchStallMs) void this.replace(`kafkajs has not fetched for ${Math.round((Date.now() - this.lastFetch) / 1000)} s`);
   }
 
   async run(handler: MessageHandler): Promise<void> {
     this.handler = handler;
-    await this.consumer.run(this.runConfig);
+    this.lastFetch = Date.now();
+    await this.consumer.run(this.runConfigFor(this.consumer));
   }
 
-  private readonly runConfig: ConsumerRunConfig = {
-    autoCommit: false,
-    eachBatchAutoResolve: true,
-    partitionsConsumedConcurrently: 1,
-    eachBatch: (payload) => {
-      const work = this.eachBatch(payload);
-      this.batchInProgress = work.finally(() => (this.batchInProgress = undefined));
-      return work;
-    },
-  };
+  private runConfigFor(consumer: JsConsumer): ConsumerRunConfig {
+    return {
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload) => {
+        // a replaced consumer that wakes up again hands nothing over: its partitions belong to the new one
+        if (consumer !== this.consumer) throw new TallyError('KAFKA_RETRIABLE', 'this kafkajs consumer was replaced');
+        const work = this.eachBatch(payload);
+        this.batchInProgress = work.finally(() => (this.batchInProgress = undefined));
+        return work;
+      },
+    };
+  }
 
   /**
-   * kafkajs never restarts a consumer that crashed on an error it calls non-retriable, and it
-   * calls "Failed to find group coordinator" so while a restarted broker is still loading its
-   * groups (tulios/kafkajs#1630, #1445): the consumer then sits disconnected forever. Connect and
-   * run it again, with backoff, until it is back in the group; it resumes from the committed
-   * offsets (a new generation).
+   * A new kafkajs consumer in place of the current one, with backoff until it runs; the old one is
+   * disconnected in the background (a stuck one may never finish). The new one joins the group and
+   * continues from the committed offsets.
    */
-  private async runAgain(): Promise<void> {
-    if (this.restarting) return;
-    this.restarting = true;
+  private async replace(reason: string): Promise<void> {
+    if (this.replacing || this.closed) return;
+    this.replacing = true;
+    this.events.emit('error', new TallyError('KAFKA_RETRIABLE', `consumer group ${this.options.groupId}: ${reason}; Tally replaces the kafkajs consumer, which continues from the committed offsets`));
+    const old = this.consumer;
+    void Promise.race([old.disconnect(), sleep(30_000)]).catch(() => undefined);
     try {
       for (let attempt = 1; !this.closed; attempt += 1) {
-        await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
-        if (this.closed) return;
         try {
-          await this.consumer.connect();
-          await this.consumer.run(this.runConfig);
+          const fresh = await this.create();
+          this.consumer = fresh;
+          this.listen(fresh);
+          this.lastFetch = Date.now();
+          await fresh.run(this.runConfigFor(fresh));
           return;
         } catch (error) {
           this.events.emit('error', toKafkaError(`starting consumer group ${this.options.groupId} again (attempt ${attempt})`, error));
+          await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
         }
       }
     } finally {
-      this.restarting = false;
+      this.replacing = false;
     }
   }
 
@@ -403,6 +443,7 @@ class KafkajsConsumer extends ConsumerCore {
   }
 
   protected async shutdown(): Promise<void> {
+    clearInterval(this.stallTimer);
     await this.consumer.disconnect();
   }
 }
@@ -423,20 +464,25 @@ function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[]
 
 export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, options: ConsumerOptions): Promise<KafkajsConsumer> {
   const heartbeatInterval = Math.min(3000, Math.floor(config.sessionTimeoutMs / 3));
-  const consumer = client.consumer({
-    groupId: options.groupId,
-    sessionTimeout: config.sessionTimeoutMs,
-    rebalanceTimeout: Math.max(config.sessionTimeoutMs, 30_000),
-    heartbeatInterval,
-    allowAutoTopicCreation: true,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
-  });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
-  } catch (error) {
-    throw toKafkaError(`starting consumer group ${options.groupId}`, error);
-  }
-  return new KafkajsConsumer(consumer, options, heartbeatInterval, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
+  const create = async (): Promise<JsConsumer> => {
+    const consumer = client.consumer({
+      groupId: options.groupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(config.sessionTimeoutMs, 30_000),
+      heartbeatInterval,
+      allowAutoTopicCreation: true,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      // bounded: kafkajs retries a commit against the coordinator it joined with, which a leader move leaves answering NOT_COORDINATOR for ever; once the retries are spent the runner restarts and finds the new one
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? true });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw toKafkaError(`starting consumer group ${options.groupId}`, error);
+    }
+    return consumer;
+  };
+  return new KafkajsConsumer(await create(), create, options, heartbeatInterval, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
 }

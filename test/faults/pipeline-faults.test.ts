@@ -25,6 +25,7 @@ describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, br
       assert.deepEqual(run.details.unexpectedExits, [], `${where}: no stage died by itself`);
       for (const t of run.details.trials) assert.equal(t.outcome.lag, 0, `${where}: lag 0 after trial ${t.trial + 1}`);
       for (const t of run.details.trials) assert.equal(t.vacuous, undefined, `${where}: trial ${t.trial + 1} tested the fault`);
+      for (const t of run.details.trials) assert.deepEqual(t.readiness.notReadyAfter, [], `${where}: every stage's /readyz 200 again after trial ${t.trial + 1}`);
     }
     // the negative control: documents swallowed behind the sink's back must show up as lost
     for (const control of controls) {

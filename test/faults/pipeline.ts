@@ -77,7 +77,8 @@ export class FaultPipeline {
       log: { level: process.env.TALLY_TEST_LOG_LEVEL ?? 'warn', pretty: false },
       shutdown: { drainTimeoutMs: 20_000 },
       topics: { partitions: 4 },
-      ops: { lagIntervalMs: 2000 },
+      // a stage with work that has not moved for 5 s says 503: every trial records which stages did, and that all say 200 again after
+      ops: { lagIntervalMs: 1000, stallTimeoutMs: 5000 },
       ship: {
         inputs: [
           { paths: [path.join(dir, 'in', '*.json')], kind: 'accounting', registryPath: path.join(state, 'registry-accounting.json'), keyBy: 'line' },
@@ -167,6 +168,36 @@ export class FaultPipeline {
       if (caso.length) await appendFile(this.casoFile, `${caso.join('\n')}\n`);
       appended(s);
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+
+  /** Sample every stage's /readyz each second until stopped: the stages that answered 503 meanwhile. */
+  watchReadiness(): { stop(): Promise<StageName[]> } {
+    const notReady = new Set<StageName>();
+    let watching = true;
+    const loop = (async () => {
+      while (watching) {
+        for (const stage of this.stages.keys()) if ((await this.readyz(stage)) === 503) notReady.add(stage);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    })();
+    return {
+      async stop() {
+        watching = false;
+        await loop;
+        return [...notReady];
+      },
+    };
+  }
+
+  /** Until every stage answers /readyz 200 (or timeoutMs passed): the stages still not ready. */
+  async allReady(timeoutMs: number): Promise<StageName[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const waiting: StageName[] = [];
+      for (const stage of this.stages.keys()) if ((await this.readyz(stage)) !== 200) waiting.push(stage);
+      if (waiting.length === 0 || Date.now() > deadline) return waiting;
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 

@@ -26,6 +26,8 @@ export interface TrialRecord {
   note?: string;
   /** why the fault did not test what it claims in this trial (a trial that proves nothing) */
   vacuous?: string;
+  /** the stages whose /readyz answered 503 between the fault and recovery, and those not 200 30 s after recovery */
+  readiness: { notReadyDuring: string[]; notReadyAfter: string[] };
   outcome: Outcome;
 }
 
@@ -96,16 +98,20 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
       if (fault.busyTopics) await grown(pipeline, fault.busyTopics, await topicSizes(pipeline, fault.busyTopics));
       await sleep(fault.busyTopics ? delayMs * 0.375 : delayMs);
       const injectedAfterMs = Date.now() - trialStart;
+      const readiness = pipeline.watchReadiness();
       const { restoredAt, note, vacuous } = await fault.inject({ pipeline, random, trial: t });
       await writing;
       const recoverySeconds = await recover(pipeline, input, restoredAt, fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000);
+      const notReadyDuring = await readiness.stop();
+      const notReadyAfter = await pipeline.allReady(30_000);
       const outcome = await checkOutcome(pipeline, input);
       for (const id of [...outcome.esMissing, ...outcome.esWrong, ...outcome.apelMissing, ...outcome.apelStale]) lost.add(id.split(' ')[0] ?? id);
       for (const id of [...outcome.esDoubled, ...outcome.esExtra]) doubled.add(id);
-      trials.push({ trial: t, injectedAfterMs, recoverySeconds, ...(note ? { note } : {}), ...(vacuous ? { vacuous } : {}), outcome });
+      trials.push({ trial: t, injectedAfterMs, recoverySeconds, ...(note ? { note } : {}), ...(vacuous ? { vacuous } : {}), readiness: { notReadyDuring, notReadyAfter }, outcome });
+      if (notReadyAfter.length) notes.push(`trial ${t + 1}: /readyz not 200 after recovery: ${notReadyAfter.join(', ')}`);
       if (vacuous) notes.push(`trial ${t + 1} is VACUOUS: ${vacuous}`);
       const bad = outcome.esMissing.length + outcome.esWrong.length + outcome.esDoubled.length + outcome.esExtra.length + outcome.apelMissing.length + outcome.apelStale.length;
-      say(`${fault.id} trial ${t + 1}/${options.trials}: fault at +${injectedAfterMs} ms, ${recoverySeconds === null ? 'NOT RECOVERED' : `recovered in ${recoverySeconds.toFixed(1)} s`}, ${bad === 0 ? 'ES and APEL exact' : `MISMATCH ${JSON.stringify(outcome).slice(0, 400)}`}, lag ${outcome.lag}${note ? `; ${note}` : ''}`);
+      say(`${fault.id} trial ${t + 1}/${options.trials}: fault at +${injectedAfterMs} ms, ${recoverySeconds === null ? 'NOT RECOVERED' : `recovered in ${recoverySeconds.toFixed(1)} s`}, ${bad === 0 ? 'ES and APEL exact' : `MISMATCH ${JSON.stringify(outcome).slice(0, 400)}`}, lag ${outcome.lag}; /readyz 503 during: ${notReadyDuring.join(', ') || 'none'}${notReadyAfter.length ? `, NOT READY AFTER: ${notReadyAfter.join(', ')}` : ', all 200 after'}${note ? `; ${note}` : ''}`);
       if (recoverySeconds === null) notes.push(`trial ${t + 1} did not recover within ${(fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000) / 1000} s (lag ${outcome.lag})`);
     }
     dlq = await checkDeadLetters(pipeline, input);
