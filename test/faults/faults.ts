@@ -56,6 +56,23 @@ async function metric(port: number, name: string): Promise<number> {
   }
 }
 
+/** The world's one broker stopped (SIGTERM) or killed (SIGKILL) and started again on the same data while producers and consumers run. */
+function brokerRestart(signal: 'SIGTERM' | 'SIGKILL'): Fault {
+  return {
+    id: signal === 'SIGTERM' ? 'kafka-broker-restart' : 'kafka-broker-sigkill',
+    description: signal === 'SIGTERM' ? 'the Kafka broker stopped and started again (same data folder) while producers and consumers run' : 'the Kafka broker SIGKILLed and started again (same data folder) while producers and consumers run',
+    exclusive: true,
+    async inject({ pipeline }) {
+      const stoppedAt = Date.now();
+      if (signal === 'SIGTERM') await pipeline.services.stopKafka();
+      else await pipeline.services.killKafka();
+      await pipeline.services.startKafka();
+      await pipeline.resetAdmin();
+      return { restoredAt: Date.now(), note: `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s` };
+    },
+  };
+}
+
 export const faults: Fault[] = [
   sigkill('ship'),
   sigkill('transform'),
@@ -85,30 +102,8 @@ export const faults: Fault[] = [
       return { restoredAt: Date.now(), note: `${s.whole503 - before.whole503} bulks answered 503, ${s.partial - before.partial} partially rejected (${s.itemsRejected - before.itemsRejected} items 429)` };
     },
   },
-  {
-    id: 'kafka-broker-restart',
-    description: 'the Kafka broker stopped and started again (same data folder) while producers and consumers run',
-    exclusive: true,
-    async inject({ pipeline }) {
-      const stoppedAt = Date.now();
-      await pipeline.services.stopKafka();
-      await pipeline.services.startKafka();
-      await pipeline.resetAdmin();
-      return { restoredAt: Date.now(), note: `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s` };
-    },
-  },
-  {
-    id: 'kafka-broker-sigkill',
-    description: 'the Kafka broker SIGKILLed and started again (same data folder) while producers and consumers run',
-    exclusive: true,
-    async inject({ pipeline }) {
-      const stoppedAt = Date.now();
-      await pipeline.services.killKafka();
-      await pipeline.services.startKafka();
-      await pipeline.resetAdmin();
-      return { restoredAt: Date.now(), note: `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s` };
-    },
-  },
+  brokerRestart('SIGTERM'),
+  brokerRestart('SIGKILL'),
   {
     id: 'rebalance-second-transform',
     description: 'a second tally transform joins the group while batches are in flight, takes partitions and handles input written after it joined, then leaves (SIGTERM, or SIGKILL in every other trial)',

@@ -8,8 +8,8 @@ import { planFromEnv, runPlan } from './run.js';
  * Elasticsearch of its own. Nothing lost, nothing doubled, nothing valid dead-lettered, every
  * deliberately invalid line dead-lettered, and every trial recovers without a restart.
  */
-describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, broker restart, rebalance', { timeout: 3_600_000 }, () => {
-  test('every trial ends with each expected record once in Elasticsearch, its latest snapshot last in the APEL queue, only the invalid lines dead-lettered, lag 0', async () => {
+describe('fault suite: SIGKILL of each stage, Elasticsearch down or refusing, broker restart and SIGKILL, rebalance, three-broker cluster faults with both backends', { timeout: 3_600_000 }, () => {
+  test('every trial ends with each expected record once in Elasticsearch, its latest snapshot last in the APEL queue, only the invalid lines dead-lettered, lag 0, every stage ready again', { timeout: 3_600_000 }, async () => {
     const { worlds, options } = await planFromEnv();
     const { runs, controls } = await runPlan(worlds, options);
     process.stdout.write(`# faults: results in ${options.resultsDir}\n`);

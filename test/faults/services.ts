@@ -10,6 +10,7 @@ import { isAlive } from '../../pipeline/services/process.js';
 import type { ServicesLayout } from '../../pipeline/services/layout.js';
 import type { ElasticsearchState, KafkaState } from '../../pipeline/services/state.js';
 import { projectRoot } from '../../pipeline/paths.js';
+import { processGone } from '../support/own-broker.js';
 import { freePort, freePortRun } from '../support/world.js';
 import { killOnExit } from './leftovers.js';
 
@@ -90,7 +91,7 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
     kafka: kafkaState,
     async killKafka() {
       process.kill(-kafkaState.pid, 'SIGKILL');
-      await gone(kafkaState.pid);
+      await processGone(kafkaState.pid);
       forgetKafka();
       kafkaRunning = false;
     },
@@ -134,15 +135,4 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
       if (!process.env.TALLY_FAULT_KEEP) rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function gone(pid: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

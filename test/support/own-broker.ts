@@ -28,23 +28,13 @@ export async function startOwnBroker(name: string): Promise<OwnBroker> {
   const config: ServicesConfig['kafka'] = { version: '4.1.2', port: await freePort(), controllerPort: await freePort(), heap: '512m', startTimeoutMs: 180_000 };
   const state: KafkaState = await startKafka(layout, config);
   let running = true;
-  const gone = async (pid: number): Promise<void> => {
-    for (let i = 0; i < 600; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
   return {
     bootstrap: state.bootstrap,
     async stop(signal = 'SIGTERM') {
       if (!running) return;
       if (signal === 'SIGKILL') {
         process.kill(-state.pid, 'SIGKILL');
-        await gone(state.pid);
+        await processGone(state.pid);
       } else await stopKafka(state);
       running = false;
     },
@@ -64,4 +54,16 @@ export async function startOwnBroker(name: string): Promise<OwnBroker> {
 export function busyCore(): { stop(): void } {
   const child: ChildProcess = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
   return { stop: () => void child.kill('SIGKILL') };
+}
+
+/** Until the process is gone (a SIGKILL is not instant), at most 60 s. */
+export async function processGone(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
