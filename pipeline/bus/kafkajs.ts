@@ -314,7 +314,11 @@ class KafkajsConsumer extends ConsumerCore {
         // a replaced consumer that wakes up again hands nothing over: its partitions belong to the new one
         if (consumer !== this.consumer) throw new TallyError('KAFKA_RETRIABLE', 'this kafkajs consumer was replaced');
         const work = this.eachBatch(payload);
-        this.batchInProgress = work.finally(() => (this.batchInProgress = undefined));
+        // kafkajs handles the batch's failure; this copy only tells stopFetching when it is over
+        this.batchInProgress = work.then(
+          () => undefined,
+          () => undefined,
+        ).finally(() => (this.batchInProgress = undefined));
         return work;
       },
     };
