@@ -124,10 +124,10 @@ export class ApelBatcher<M> {
     return [...this.open.keys()].flatMap((type) => this.seal(type));
   }
 
-  /** Drops every open message (their Kafka messages will be delivered again); returns how many records were dropped. */
+  /** Drops every open message (their Kafka messages will be delivered again); returns how many Kafka messages were dropped, superseded snapshots included. */
   clear(): number {
     let dropped = 0;
-    for (const batch of this.open.values()) dropped += batch.slots.size;
+    for (const batch of this.open.values()) dropped += batch.messages.length;
     this.open.clear();
     return dropped;
   }

@@ -61,6 +61,16 @@ test('sealed by time; clear drops what is open', () => {
   assert.equal(batcher.pendingRecords(), 0);
 });
 
+test('clear counts the superseded snapshots it drops too: the sink subtracts them from its unwritten records (or /readyz would say stalled for ever)', () => {
+  const batcher = new ApelBatcher<string>({ maxRecords: 100, maxBytes: 10_000 }, framings);
+  batcher.add('cloud', entry('a', 'a1', 1), 0);
+  batcher.add('cloud', entry('a', 'a2', 2), 0);
+  batcher.add('cloud', entry('a', 'a0', 0), 0);
+  batcher.add('ip', entry('x', 'x1', 3), 0);
+  assert.equal(batcher.clear(), 4, 'four Kafka messages were added, one record each');
+  assert.deepEqual(batcher.drain(), []);
+});
+
 test('property: every message is accounted for exactly once, each sealed message keeps the limits, holds one snapshot per id, the latest one', () => {
   fc.assert(
     fc.property(
