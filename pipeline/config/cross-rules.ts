@@ -1,9 +1,10 @@
+import { esNodes } from '../services/elasticsearch-topology.js';
 import { brokerCount, kafkaNodes, kafkaReplication } from '../services/kafka-topology.js';
 import type { TallyConfig } from './types.js';
 
 /** Rules that join several keys, which the JSON schema cannot say; each reason names the key to change. */
 export function crossKeyProblems(config: TallyConfig): string[] {
-  return [...localKafkaProblems(config), ...topicProblems(config)];
+  return [...localKafkaProblems(config), ...localPortProblems(config), ...topicProblems(config)];
 }
 
 function localKafkaProblems(config: TallyConfig): string[] {
@@ -17,22 +18,30 @@ function localKafkaProblems(config: TallyConfig): string[] {
   if (minInsyncReplicas > replicationFactor) {
     problems.push(`services.kafka.minInsyncReplicas: ${minInsyncReplicas} is more than the replication factor (${replicationFactor}); no acks=all write could ever succeed (rule: minInsyncReplicas <= replicationFactor)`);
   }
-  const taken = new Map<number, string>([
-    [config.services.elasticsearch.httpPort, 'services.elasticsearch.httpPort'],
-    [config.services.elasticsearch.transportPort, 'services.elasticsearch.transportPort'],
-  ]);
-  for (const node of kafkaNodes(kafka)) {
-    const ports: [number | undefined, string][] = [
+  return problems;
+}
+
+/** Every node of the local Kafka and Elasticsearch on ports of its own. */
+function localPortProblems(config: TallyConfig): string[] {
+  const { kafka, elasticsearch: es } = config.services;
+  const problems: string[] = [];
+  const ports: [number | undefined, string][] = [
+    ...esNodes(es).flatMap((node): [number, string][] => [
+      [node.httpPort, `services.elasticsearch.httpPort (node ${node.nodeId}: httpPort + ${node.httpPort - es.httpPort})`],
+      [node.transportPort, `services.elasticsearch.transportPort (node ${node.nodeId}: transportPort + ${node.transportPort - es.transportPort})`],
+    ]),
+    ...kafkaNodes(kafka).flatMap((node): [number | undefined, string][] => [
       [node.port, `services.kafka.port (node ${node.nodeId}: port + ${node.port - kafka.port})`],
       [node.controllerPort, `services.kafka.controllerPort (node ${node.nodeId}: controllerPort + ${(node.controllerPort ?? 0) - kafka.controllerPort})`],
-    ];
-    for (const [port, key] of ports) {
-      if (port === undefined) continue;
-      const other = taken.get(port);
-      if (port > 65535) problems.push(`${key}: port ${port} is above 65535; lower the base port or services.kafka.brokers (rule: port range)`);
-      else if (other) problems.push(`${key}: port ${port} is also ${other}; node n uses port + 2(n-1) and controllerPort + 2(n-1), so choose bases whose ranges do not meet (rule: distinct ports)`);
-      else taken.set(port, key);
-    }
+    ]),
+  ];
+  const taken = new Map<number, string>();
+  for (const [port, key] of ports) {
+    if (port === undefined) continue;
+    const other = taken.get(port);
+    if (port > 65535) problems.push(`${key}: port ${port} is above 65535; lower the base port or the node count (rule: port range)`);
+    else if (other) problems.push(`${key}: port ${port} is also ${other}; node n of a service uses its base ports + 2(n-1), so choose bases whose ranges do not meet (rule: distinct ports)`);
+    else taken.set(port, key);
   }
   return problems;
 }

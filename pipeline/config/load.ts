@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { TallyError } from '../errors.js';
 import { projectRoot } from '../paths.js';
+import { localElasticsearchUrl } from '../services/elasticsearch-topology.js';
 import { localBootstrap } from '../services/kafka-topology.js';
 import { crossKeyProblems } from './cross-rules.js';
 import { describeSchemaError } from './schema-errors.js';
@@ -48,7 +49,7 @@ export function validateConfig(raw: Record<string, unknown>, origin: string): Ta
   }
   // endpoints not given follow the local services' ports (every node of a local Kafka cluster)
   if (!kafkaGiven) config.kafka.brokers = localBootstrap(config.services.kafka);
-  if (!esGiven) config.elasticsearch.url = `http://127.0.0.1:${config.services.elasticsearch.httpPort}`;
+  if (!esGiven) config.elasticsearch.url = localElasticsearchUrl(config.services.elasticsearch);
   return config;
 }
 

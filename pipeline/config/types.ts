@@ -51,7 +51,7 @@ export interface LocalKafkaConfig {
 export interface ServicesConfig {
   dir: string;
   kafka: LocalKafkaConfig;
-  elasticsearch: { version: string; httpPort: number; transportPort: number; heap: string; user: string; startTimeoutMs: number };
+  elasticsearch: { version: string; httpPort: number; transportPort: number; heap: string; user: string; startTimeoutMs: number; nodes?: number };
 }
 
 export interface HttpConfig {

@@ -1,3 +1,5 @@
+import { fromAnyNode } from './nodes.js';
+
 /** What the Elasticsearch node can do, read from its module list (the integ-test build lacks most modules). */
 export interface EsCapabilities {
   version: string;
@@ -39,22 +41,28 @@ export function capabilitiesFrom(response: NodesPluginsResponse): EsCapabilities
   };
 }
 
-/** GET / is missing from the integ-test build, so the version and modules come from the nodes API. */
+/** GET / is missing from the integ-test build, so the version and modules come from the nodes API (of the first node that answers). */
 export async function probeCapabilities(url: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<EsCapabilities> {
-  const response = await fetch(new URL('/_nodes/_local/plugins?filter_path=nodes.*.version,nodes.*.modules.name,nodes.*.plugins.name', url), {
-    headers,
-    signal: AbortSignal.timeout(timeoutMs),
+  return fromAnyNode(url, async (nodeUrl) => {
+    const response = await fetch(new URL('/_nodes/_local/plugins?filter_path=nodes.*.version,nodes.*.modules.name,nodes.*.plugins.name', nodeUrl), {
+      headers,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`GET _nodes/_local/plugins answered ${response.status}`);
+    return capabilitiesFrom((await response.json()) as NodesPluginsResponse);
   });
-  if (!response.ok) throw new Error(`GET _nodes/_local/plugins answered ${response.status}`);
-  return capabilitiesFrom((await response.json()) as NodesPluginsResponse);
 }
 
-export async function clusterHealthy(url: string, headers: Record<string, string> = {}, timeoutMs = 2000): Promise<boolean> {
+/** The cluster behind `url` (any of its nodes) is yellow or green with at least `minNodes` nodes in it. */
+export async function clusterHealthy(url: string, headers: Record<string, string> = {}, timeoutMs = 2000, minNodes = 1): Promise<boolean> {
   try {
-    const response = await fetch(new URL('/_cluster/health?wait_for_status=yellow&timeout=1s', url), { headers, signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) return false;
-    const body = (await response.json()) as { status?: string };
-    return body.status === 'yellow' || body.status === 'green';
+    return await fromAnyNode(url, async (nodeUrl) => {
+      const response = await fetch(new URL('/_cluster/health?wait_for_status=yellow&timeout=1s', nodeUrl), { headers, signal: AbortSignal.timeout(timeoutMs) });
+      if (!response.ok) throw new Error(`GET _cluster/health answered ${response.status}`);
+      const body = (await response.json()) as { status?: string; number_of_nodes?: number };
+      if ((body.status === 'yellow' || body.status === 'green') && (body.number_of_nodes ?? 1) >= minNodes) return true;
+      throw new Error(`cluster ${body.status ?? 'unknown'} with ${body.number_of_nodes ?? '?'} node(s)`);
+    });
   } catch {
     return false;
   }

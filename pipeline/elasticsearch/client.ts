@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config/types.js';
 import { TallyError, messageOf } from '../errors.js';
+import { esUrls } from './nodes.js';
 
 function secretFile(file: string, setting: string): string {
   try {
@@ -19,11 +20,11 @@ function passwordOf(config: ElasticsearchConfig): string {
   return config.passwordFile ? secretFile(config.passwordFile, 'elasticsearch.passwordFile') : (config.password ?? '');
 }
 
-/** One client per process; credentials from the config or from files, never logged. */
+/** One client per process, over every node `elasticsearch.url` lists; credentials from the config or from files, never logged. */
 export function createEsClient(config: ElasticsearchConfig): Client {
   const apiKey = apiKeyOf(config);
   return new Client({
-    node: config.url,
+    nodes: esUrls(config.url),
     requestTimeout: config.requestTimeoutMs,
     maxRetries: 0,
     ...(apiKey ? { auth: { apiKey } } : config.username ? { auth: { username: config.username, password: passwordOf(config) } } : {}),

@@ -1,134 +1,96 @@
-import { execFileSync } from 'node:child_process';
-import { lchownSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../errors.js';
-import type { ServicesConfig } from '../config/types.js';
-import { clusterHealthy } from '../elasticsearch/capabilities.js';
 import { elasticsearchHome } from './artifacts.js';
+import { dropBootstrapSetting, ensureEsPortsFree, launchEsNode, startEsNode, waitEsNodes, type EsRuntime } from './elasticsearch-node.js';
+import { esNodeCount, esNodes, esNodeUrl, type LocalElasticsearchConfig } from './elasticsearch-topology.js';
 import { findJava } from './java.js';
 import type { ServicesLayout } from './layout.js';
-import { isAlive, portInUse, spawnDetached, stopProcess, waitFor } from './process.js';
-import type { ElasticsearchState } from './state.js';
+import { isAlive, stopProcess } from './process.js';
+import { runAsUser } from './service-user.js';
+import type { ElasticsearchNodeState, ElasticsearchState } from './state.js';
 
-export interface RunAs {
-  name: string;
-  uid: number;
-  gid: number;
+export { killElasticsearchNode, stopElasticsearchNode } from './elasticsearch-node.js';
+
+/** How many processes of the local Elasticsearch run: none, some (a cluster missing nodes) or all. */
+export function elasticsearchLiveness(state: ElasticsearchState | undefined): 'none' | 'some' | 'all' {
+  if (!state) return 'none';
+  const alive = (state.nodes ?? [state]).map((owned) => isAlive(owned));
+  return alive.every(Boolean) ? 'all' : alive.some(Boolean) ? 'some' : 'none';
 }
 
-/** Elasticsearch refuses to run as root; create (once) and use a system user instead. */
-export function runAsUser(name: string): RunAs | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const lookup = (): RunAs | undefined => {
-    try {
-      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      return { name, uid, gid };
-    } catch {
-      return undefined;
-    }
-  };
-  const existing = lookup();
-  if (existing) return existing;
-  try {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { stdio: 'pipe' });
-  } catch (error) {
-    throw new TallyError('SERVICE_START', `Elasticsearch cannot run as root and user ${name} could not be created: ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
-  }
-  const created = lookup();
-  if (!created) throw new TallyError('SERVICE_START', `user ${name} was created but cannot be looked up`);
-  return created;
+/** A start resumes on the data of an Elasticsearch stopped with keepData, or of a cluster of which some nodes still run. */
+export function resumableElasticsearch(state: ElasticsearchState | undefined): ElasticsearchState | undefined {
+  return state && (state.kept || elasticsearchLiveness(state) === 'some') ? state : undefined;
 }
 
-export function chownTree(dir: string, owner: RunAs): void {
-  lchownSync(dir, owner.uid, owner.gid);
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    lchownSync(path.join(dir, entry), owner.uid, owner.gid);
+/** An Elasticsearch of this checkout (running, or kept) has another node count than the configuration asks for. */
+export function checkElasticsearchSize(state: ElasticsearchState, config: LocalElasticsearchConfig): void {
+  const had = state.nodes?.length ?? 1;
+  const wanted = esNodeCount(config);
+  if (had !== wanted) {
+    throw new TallyError('SERVICE_START', `the local Elasticsearch in ${path.dirname(state.dataDir)} has ${had} node(s) but services.elasticsearch.nodes is ${wanted}; use the same count, or stop it and drop its data first with \`tally services stop elasticsearch\` (without --keep-data)`);
   }
 }
 
-/** Every folder above `dir` must be traversable by the service user. */
-export function assertTraversable(dir: string, owner: RunAs | undefined): void {
-  if (!owner) return;
-  let current = path.dirname(dir);
-  while (current !== path.dirname(current)) {
-    const mode = statSync(current).mode;
-    if ((mode & 0o001) === 0) {
-      throw new TallyError('SERVICE_START', `Elasticsearch runs as ${owner.name}, who cannot enter ${current} (mode ${(mode & 0o777).toString(8)}); chmod o+x it or move services.dir`);
-    }
-    current = path.dirname(current);
-  }
-}
-
-function nodeSettings(config: ServicesConfig['elasticsearch'], dataDir: string, logsDir: string, securityModule: boolean): string {
-  return [
-    'cluster.name: tally-local',
-    'node.name: tally-es',
-    'discovery.type: single-node',
-    'network.host: 127.0.0.1',
-    `http.port: ${config.httpPort}`,
-    `transport.port: ${config.transportPort}`,
-    `path.data: ${dataDir}`,
-    `path.logs: ${logsDir}`,
-    // the security module is part of this build: turn it off explicitly, or it would auto-configure TLS and passwords
-    ...(securityModule ? ['xpack.security.enabled: false'] : []),
-    'cluster.routing.allocation.disk.threshold_enabled: false',
-    'action.destructive_requires_name: false',
-    'node.store.allow_mmap: false',
-    '',
-  ].join('\n');
-}
-
-export async function startElasticsearch(layout: ServicesLayout, config: ServicesConfig['elasticsearch'], previous?: ElasticsearchState): Promise<ElasticsearchState> {
-  for (const port of [config.httpPort, config.transportPort]) {
-    if (await portInUse(port)) throw new TallyError('SERVICE_START', `cannot start Elasticsearch: port ${port} on 127.0.0.1 is already in use by a process this checkout did not start; stop it or choose other ports (services.elasticsearch.httpPort / transportPort)`);
-  }
+async function esRuntime(layout: ServicesLayout, config: LocalElasticsearchConfig): Promise<EsRuntime> {
   const home = await elasticsearchHome(layout.cacheDir, config.version);
   const [major, minor] = config.version.split('.').map(Number) as [number, number];
   // 8.18+ run on 17 or 21+; 9.x needs 21+
   const java = major >= 9 ? findJava(`Elasticsearch ${config.version}`, 21) : findJava(`Elasticsearch ${config.version}`, 17, major === 8 && minor >= 18 ? Number.MAX_SAFE_INTEGER : 23);
-  const owner = runAsUser(config.user);
-  const dir = path.join(layout.runDir, 'elasticsearch');
-  if (!previous) rmSync(dir, { recursive: true, force: true });
-  const dataDir = path.join(dir, 'data');
-  const logsDir = path.join(dir, 'logs');
-  const confDir = path.join(dir, 'config');
-  mkdirSync(dataDir, { recursive: true });
-  mkdirSync(logsDir, { recursive: true });
-  mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  if (!existsSync(confDir)) {
-    cpSync(path.join(home, 'config'), confDir, { recursive: true });
-    appendFileSync(path.join(confDir, 'elasticsearch.yml'), `\n${nodeSettings(config, dataDir, logsDir, existsSync(path.join(home, 'modules', 'x-pack-security')))}`);
-  }
-  const logFile = path.join(dir, 'elasticsearch.out');
-  writeFileSync(logFile, '');
-  if (owner) {
-    assertTraversable(home, owner);
-    assertTraversable(dir, owner);
-    chownTree(dir, owner);
-  }
-  const owned = spawnDetached(path.join(home, 'bin', 'elasticsearch'), [], {
-    logFile,
-    cwd: dir,
-    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      ES_JAVA_HOME: java.home,
-      ES_JAVA_OPTS: `-Xms${config.heap} -Xmx${config.heap}`,
-      ES_PATH_CONF: confDir,
-      ES_TMPDIR: path.join(dir, 'tmp'),
-    },
+  return { home, java, owner: runAsUser(config.user), config, topology: esNodes(config), runDir: path.join(layout.runDir, 'elasticsearch') };
+}
+
+/**
+ * Start the local Elasticsearch: one node (services.elasticsearch.nodes 1) or a cluster whose nodes
+ * are all master-eligible data nodes. With `previous`, reuse its data (a restart) and keep the nodes
+ * still running; otherwise a fresh folder. Ready when the cluster is yellow or green with every node in it.
+ */
+export async function startElasticsearch(layout: ServicesLayout, config: LocalElasticsearchConfig, previous?: ElasticsearchState): Promise<ElasticsearchState> {
+  if (previous) checkElasticsearchSize(previous, config);
+  const runtime = await esRuntime(layout, config);
+  if (!previous) rmSync(runtime.runDir, { recursive: true, force: true });
+  const keptNodes = previous?.nodes ?? (previous ? [{ ...previous, nodeId: 1, name: runtime.topology[0]?.name ?? 'tally-es' }] : []);
+  const toStart = runtime.topology.filter((node) => !isAlive(keptNodes.find((k) => k.nodeId === node.nodeId)));
+  for (const node of toStart) await ensureEsPortsFree(node, runtime.topology.length);
+  const started = new Map(toStart.map((node) => [node.nodeId, launchEsNode(runtime, node)]));
+  const nodes: ElasticsearchNodeState[] = runtime.topology.map((node) => {
+    const state = started.get(node.nodeId) ?? keptNodes.find((k) => k.nodeId === node.nodeId);
+    if (!state) throw new Error(`no state for Elasticsearch node ${node.nodeId}`);
+    return state as ElasticsearchNodeState;
   });
-  const url = `http://127.0.0.1:${config.httpPort}`;
   try {
-    await waitFor('Elasticsearch', config.startTimeoutMs, async () => ((await clusterHealthy(url)) ? true : undefined), () => isAlive(owned));
+    await waitEsNodes(runtime, nodes);
   } catch (error) {
-    await stopProcess(owned, 5000);
-    throw new TallyError('SERVICE_START', `Elasticsearch did not start: ${(error as Error).message}; see ${logFile} and ${logsDir}`, { cause: error });
+    await Promise.all([...started.values()].map((node) => stopProcess(node, 5000)));
+    const logs = nodes.map((n) => n.logFile).join(', ');
+    throw new TallyError('SERVICE_START', `Elasticsearch${nodes.length > 1 ? ` (${nodes.length} nodes)` : ''} did not start: ${(error as Error).message}; see ${logs} and the logs/ folder beside each`, { cause: error });
   }
-  return { ...owned, version: config.version, url, httpPort: config.httpPort, transportPort: config.transportPort, home, dataDir, confDir, logFile, user: owner?.name, startedAt: new Date().toISOString() };
+  if (nodes.length > 1) for (const node of nodes) dropBootstrapSetting(node);
+  const first = nodes[0] as ElasticsearchNodeState;
+  return {
+    pid: first.pid,
+    startTicks: first.startTicks,
+    version: config.version,
+    url: nodes.map((n) => esNodeUrl(n)).join(','),
+    httpPort: first.httpPort,
+    transportPort: first.transportPort,
+    home: runtime.home,
+    dataDir: first.dataDir,
+    confDir: first.confDir,
+    logFile: first.logFile,
+    user: runtime.owner?.name,
+    startedAt: new Date().toISOString(),
+    ...(nodes.length > 1 ? { nodes } : {}),
+  };
+}
+
+/** Start one node of a local cluster again on its data (after stopElasticsearchNode or killElasticsearchNode). */
+export async function startElasticsearchNode(layout: ServicesLayout, config: LocalElasticsearchConfig, state: ElasticsearchState, nodeId: number): Promise<ElasticsearchNodeState> {
+  return startEsNode(await esRuntime(layout, config), state, nodeId);
 }
 
 export async function stopElasticsearch(state: ElasticsearchState): Promise<void> {
-  await stopProcess(state, 30_000);
+  await Promise.all((state.nodes ?? [state]).map((node) => stopProcess(node, 30_000)));
 }
+

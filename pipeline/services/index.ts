@@ -7,7 +7,9 @@ import { elasticsearchHome, kafkaLibs } from './artifacts.js';
 import { checkKafkaSize, describeKafka, kafkaLiveness, resumableKafka, startKafka, stopKafka } from './kafka.js';
 import { kafkaBrokerStatuses, type KafkaBrokerStatus } from './kafka-status.js';
 import { brokerCount, localBootstrap } from './kafka-topology.js';
-import { startElasticsearch, stopElasticsearch } from './elasticsearch.js';
+import { checkElasticsearchSize, elasticsearchLiveness, resumableElasticsearch, startElasticsearch, stopElasticsearch } from './elasticsearch.js';
+import { esNodeCount, localElasticsearchUrl } from './elasticsearch-topology.js';
+import { esUrls } from '../elasticsearch/nodes.js';
 import { isAlive } from './process.js';
 import { readState, writeState, type ServicesState } from './state.js';
 
@@ -29,6 +31,8 @@ export interface ServiceStatus {
   capabilities?: Omit<EsCapabilities, 'modules' | 'version'>;
   /** Kafka started by Tally: every node (one for a single broker) */
   brokers?: KafkaBrokerStatus[];
+  /** Elasticsearch started by Tally as a cluster: every node */
+  nodes?: { nodeId: number; name: string; url: string; pid: number; up: boolean }[];
 }
 
 /** Kafka is local when every configured broker is a node of the local Kafka (all of them by default). */
@@ -37,7 +41,9 @@ export function isLocal(config: TallyConfig, name: ServiceName): boolean {
     const local = new Set(localBootstrap(config.services.kafka));
     return config.kafka.brokers.length > 0 && config.kafka.brokers.every((broker) => local.has(broker));
   }
-  return config.elasticsearch.url.replace(/\/$/, '') === `http://127.0.0.1:${config.services.elasticsearch.httpPort}`;
+  const local = new Set(localElasticsearchUrl(config.services.elasticsearch).split(','));
+  const urls = esUrls(config.elasticsearch.url);
+  return urls.length > 0 && urls.every((url) => local.has(url));
 }
 
 async function kafkaStatus(config: TallyConfig, state: ServicesState): Promise<ServiceStatus> {
@@ -59,14 +65,17 @@ async function kafkaStatus(config: TallyConfig, state: ServicesState): Promise<S
 async function elasticsearchStatus(config: TallyConfig, state: ServicesState): Promise<ServiceStatus> {
   const local = isLocal(config, 'elasticsearch');
   const endpoint = config.elasticsearch.url;
-  const owned = local && isAlive(state.elasticsearch) ? state.elasticsearch : undefined;
-  const up = local && !owned ? false : await clusterHealthy(endpoint);
+  const owned = local && elasticsearchLiveness(state.elasticsearch) !== 'none' ? state.elasticsearch : undefined;
+  // a local cluster is up only with every node in it
+  const up = local && !owned ? false : await clusterHealthy(endpoint, {}, 2000, local ? esNodeCount(config.services.elasticsearch) : 1);
+  const nodes = owned?.nodes?.map((n) => ({ nodeId: n.nodeId, name: n.name, url: n.url, pid: n.pid, up: isAlive(n) }));
   const status: ServiceStatus = {
     name: 'elasticsearch',
     mode: local ? 'local' : 'external',
     up,
     endpoint,
     ...(owned ? { pid: owned.pid, startedAt: owned.startedAt, logFile: owned.logFile } : {}),
+    ...(nodes ? { nodes } : {}),
   };
   if (up) {
     try {
@@ -102,8 +111,11 @@ export async function startServices(config: TallyConfig, only: ServiceName[] = s
     } else tasks.push(startKafka(layout, config.services.kafka, resumableKafka(running)).then((s) => { state.kafka = s; save(); }));
   }
   if (only.includes('elasticsearch') && isLocal(config, 'elasticsearch')) {
-    if (isAlive(state.elasticsearch)) reused.add('elasticsearch');
-    else tasks.push(startElasticsearch(layout, config.services.elasticsearch, state.elasticsearch?.kept ? state.elasticsearch : undefined).then((s) => { state.elasticsearch = s; save(); }));
+    const running = state.elasticsearch;
+    if (running && elasticsearchLiveness(running) === 'all') {
+      checkElasticsearchSize(running, config.services.elasticsearch);
+      reused.add('elasticsearch');
+    } else tasks.push(startElasticsearch(layout, config.services.elasticsearch, resumableElasticsearch(running)).then((s) => { state.elasticsearch = s; save(); }));
   }
   const results = await Promise.allSettled(tasks);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

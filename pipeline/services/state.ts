@@ -36,6 +36,24 @@ export interface KafkaState extends OwnedProcess {
   nodes?: KafkaNodeState[];
 }
 
+/** One node of a local Elasticsearch cluster (services.elasticsearch.nodes >= 2). */
+export interface ElasticsearchNodeState extends OwnedProcess {
+  nodeId: number;
+  name: string;
+  url: string;
+  httpPort: number;
+  transportPort: number;
+  dataDir: string;
+  confDir: string;
+  logFile: string;
+  startedAt: string;
+}
+
+/**
+ * The local Elasticsearch. With one node, that node. With a cluster, `nodes` lists every node; pid,
+ * startTicks, ports, dataDir, confDir and logFile are node 1's, and url lists every node's
+ * (comma-separated, as `elasticsearch.url` takes them).
+ */
 export interface ElasticsearchState extends OwnedProcess {
   version: string;
   url: string;
@@ -48,6 +66,7 @@ export interface ElasticsearchState extends OwnedProcess {
   user: string | undefined;
   startedAt: string;
   kept?: boolean;
+  nodes?: ElasticsearchNodeState[];
 }
 
 export interface ServicesState {

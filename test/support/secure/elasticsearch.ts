@@ -5,7 +5,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { elasticsearchHome } from '../../../pipeline/services/artifacts.js';
-import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/elasticsearch.js';
+import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/service-user.js';
 import { findJava } from '../../../pipeline/services/java.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
 import { projectRoot } from '../../../pipeline/paths.js';
