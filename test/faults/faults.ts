@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaBackendName } from '../../pipeline/config/types.js';
 import { clusterFaults } from './cluster-faults.js';
+import { esNodeSigkill } from './es-cluster-faults.js';
 import type { FaultPipeline, StageName } from './pipeline.js';
 
 export interface FaultContext {
@@ -19,6 +20,8 @@ export interface Fault {
   busyTopics?: string[];
   /** the world's Kafka: 1 broker (default) or a cluster of this many */
   kafkaBrokers?: number;
+  /** the world's Elasticsearch: 1 node (default) or a cluster of this many, which the stages reach directly (no proxy) */
+  esNodes?: number;
   /** the Kafka client backend of the fault's pipeline (default kafkajs) */
   backend?: KafkaBackendName;
   /** how long a trial may take to recover before it counts as a stall (default 300 s) */
@@ -146,11 +149,11 @@ export const silentDropControl: Fault = {
   },
 };
 
-/** Faults of a three-broker cluster, each with both client backends; they run in a world of their own. */
-export const clusterFaultList: Fault[] = [...clusterFaults('kafkajs'), ...clusterFaults('rdkafka')];
+/** Faults of a three-broker Kafka cluster (each with both client backends) and of a two-node Elasticsearch cluster; they run in worlds of their own. */
+export const clusterFaultList: Fault[] = [...clusterFaults('kafkajs'), ...clusterFaults('rdkafka'), esNodeSigkill];
 
 export function faultById(id: string): Fault {
   const fault = [...faults, ...clusterFaultList, silentDropControl].find((f) => f.id === id);
-  if (!fault) throw new Error(`no fault ${id}; known: ${faults.map((f) => f.id).join(', ')}`);
+  if (!fault) throw new Error(`no fault ${id}; known: ${[...faults, ...clusterFaultList].map((f) => f.id).join(', ')}`);
   return fault;
 }

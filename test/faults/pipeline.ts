@@ -69,11 +69,13 @@ export class FaultPipeline {
     await mkdir(path.join(dir, 'in'), { recursive: true });
     const topicPrefix = `${uniqueName(name)}.`;
     const indexPrefix = `${uniqueName(`f-${name}`)}-`;
-    const proxy = await startEsProxy(services.esUrl, random);
+    const esUrls = services.esUrl.split(',');
+    const proxy = await startEsProxy(esUrls[0] ?? services.esUrl, random);
     const state = path.join(dir, 'state');
     const config = {
       kafka: { brokers: services.brokers.split(','), topicPrefix, commitIntervalMs: 200, sessionTimeoutMs: 10_000, backend },
-      elasticsearch: { url: proxy.url, indexPrefix },
+      // a cluster is reached directly, every node listed: a proxy in front of one node would be the single point the fault is about
+      elasticsearch: { url: esUrls.length > 1 ? services.esUrl : proxy.url, indexPrefix },
       log: { level: process.env.TALLY_TEST_LOG_LEVEL ?? 'warn', pretty: false },
       shutdown: { drainTimeoutMs: 20_000 },
       topics: { partitions: 4 },

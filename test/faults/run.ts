@@ -10,17 +10,18 @@ import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
  * comma list of fault ids, TALLY_FAULT_WORLDS worlds run side by side as `|`-separated comma lists
  * of fault ids (`*` = every fault not named elsewhere; default one world with every fault), and
  * TALLY_FAULT_RESULTS_DIR where the per-fault JSON files go; TALLY_FAULT_CONTROL=0 skips the
- * negative control; TALLY_FAULT_CLUSTER=0 leaves out the faults of a three-broker cluster (which
- * run in worlds of their own).
+ * negative control; TALLY_FAULT_CLUSTER=0 leaves out the faults of a three-broker Kafka cluster and
+ * of a two-node Elasticsearch cluster (which run in worlds of their own).
  */
 export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<{ worlds: Fault[][]; options: SuiteOptions }> {
   const only = env.TALLY_FAULT_ONLY ? env.TALLY_FAULT_ONLY.split(',').map((id) => faultById(id.trim())) : [...faults, ...(env.TALLY_FAULT_CLUSTER === '0' ? [] : clusterFaultList)];
   const spec = (env.TALLY_FAULT_WORLDS ?? '*').split('|').map((w) => w.split(',').map((id) => id.trim()).filter(Boolean));
   const named = new Set(spec.flat().filter((id) => id !== '*'));
-  // a world's Kafka is one broker or a cluster: the faults of a cluster get worlds of their own
+  // a world's Kafka and Elasticsearch are one node each or clusters: the faults of a cluster get worlds of their own
+  const shape = (f: Fault): string => `${f.kafkaBrokers ?? 1}/${f.esNodes ?? 1}`;
   const worlds = spec
     .map((ids) => only.filter((f) => ids.includes(f.id) || (ids.includes('*') && !named.has(f.id))))
-    .flatMap((w) => [w.filter((f) => (f.kafkaBrokers ?? 1) === 1), w.filter((f) => (f.kafkaBrokers ?? 1) > 1)])
+    .flatMap((w) => [...new Set(w.map(shape))].map((s) => w.filter((f) => shape(f) === s)))
     .filter((w) => w.length > 0);
   const resultsDir = env.TALLY_FAULT_RESULTS_DIR ?? (await mkdtemp(path.join(tmpdir(), 'faults-results-')));
   return {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServicesConfig } from '../../pipeline/config/types.js';
 import { clusterHealthy } from '../../pipeline/elasticsearch/capabilities.js';
-import { startElasticsearch, stopElasticsearch } from '../../pipeline/services/elasticsearch.js';
+import { killElasticsearchNode, startElasticsearch, startElasticsearchNode, stopElasticsearch } from '../../pipeline/services/elasticsearch.js';
 import { killKafkaNode, pauseKafkaNode, resumeKafkaNode, startKafka, startKafkaNode, stopKafka, stopKafkaNode } from '../../pipeline/services/kafka.js';
 import { localBootstrap } from '../../pipeline/services/kafka-topology.js';
 import { isAlive } from '../../pipeline/services/process.js';
@@ -35,7 +35,14 @@ export interface FaultServices {
     pause(nodeId: number): void;
     resume(nodeId: number): void;
   };
+  /** the world's Elasticsearch: every node's URL, comma-separated (one node, or a cluster) */
   esUrl: string;
+  /** the world's Elasticsearch: one node, or a cluster whose nodes the faults kill one by one */
+  elasticsearch: ElasticsearchState;
+  esNode: {
+    kill(nodeId: number): Promise<void>;
+    start(nodeId: number): Promise<void>;
+  };
   stopKafka(): Promise<void>;
   startKafka(): Promise<void>;
   stopElasticsearch(): Promise<void>;
@@ -47,7 +54,7 @@ export interface FaultServices {
 
 export const cacheDir = process.env.TALLY_FAULT_CACHE_DIR ?? path.join(projectRoot, '.tally', 'cache');
 
-export async function startFaultServices(name: string, options: { kafkaBrokers?: number } = {}): Promise<FaultServices> {
+export async function startFaultServices(name: string, options: { kafkaBrokers?: number; esNodes?: number } = {}): Promise<FaultServices> {
   const dir = mkdtempSync(path.join(tmpdir(), `faults-${name}-`));
   // Elasticsearch runs as a service user who must enter every folder above its own
   chmodSync(dir, 0o755);
@@ -59,7 +66,13 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
     brokerCount > 1
       ? { version: '4.1.2', port: base, controllerPort: base + 1, heap: '512m', startTimeoutMs: 180_000, brokers: brokerCount }
       : { version: '4.1.2', port: await freePort(), controllerPort: await freePort(), heap: '512m', startTimeoutMs: 180_000 };
-  const esConfig: ServicesConfig['elasticsearch'] = { version: '8.19.21', httpPort: await freePort(), transportPort: await freePort(), heap: '512m', user: 'tally-es', startTimeoutMs: 300_000 };
+  const esNodes = options.esNodes ?? 1;
+  // an Elasticsearch cluster's node n listens on httpPort + 2(n-1) and transportPort + 2(n-1)
+  const esBase = esNodes > 1 ? await freePortRun(2 * esNodes) : 0;
+  const esConfig: ServicesConfig['elasticsearch'] =
+    esNodes > 1
+      ? { version: '8.19.21', httpPort: esBase, transportPort: esBase + 1, heap: '512m', user: 'tally-es', startTimeoutMs: 300_000, nodes: esNodes }
+      : { version: '8.19.21', httpPort: await freePort(), transportPort: await freePort(), heap: '512m', user: 'tally-es', startTimeoutMs: 300_000 };
   let kafka: KafkaState | undefined;
   let es: ElasticsearchState | undefined;
   let kafkaRunning = false;
@@ -76,7 +89,19 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
   const kafkaState = kafka;
   let esState = es;
   let forgetKafka = killOnExit(-kafkaState.pid);
-  let forgetEs = killOnExit(-esState.pid);
+  const forgetEsNodes = new Map<number, () => void>();
+  const watchEs = (): void => {
+    for (const node of esState.nodes ?? [esState]) {
+      const id = 'nodeId' in node ? node.nodeId : 1;
+      forgetEsNodes.get(id)?.();
+      forgetEsNodes.set(id, killOnExit(-node.pid));
+    }
+  };
+  watchEs();
+  const forgetEs = (): void => {
+    for (const forget of forgetEsNodes.values()) forget();
+    forgetEsNodes.clear();
+  };
   const forgetNodes = new Map<number, () => void>();
   const watchNodes = (): void => {
     for (const node of kafkaState.nodes ?? []) {
@@ -106,6 +131,16 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
       resume: (nodeId) => resumeKafkaNode(kafkaState, nodeId),
     },
     esUrl: esState.url,
+    get elasticsearch() {
+      return esState;
+    },
+    esNode: {
+      kill: (nodeId) => killElasticsearchNode(esState, nodeId),
+      async start(nodeId) {
+        await startElasticsearchNode(layout, esConfig, esState, nodeId);
+        watchEs();
+      },
+    },
     async stopKafka() {
       await stopKafka(kafkaState);
       forgetKafka();
@@ -122,7 +157,7 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
     },
     async startElasticsearch() {
       esState = await startElasticsearch(layout, esConfig, esState);
-      forgetEs = killOnExit(-esState.pid);
+      watchEs();
     },
     kafkaUp: () => kafkaRunning,
     elasticsearchUp: () => clusterHealthy(esState.url),

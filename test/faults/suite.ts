@@ -155,7 +155,7 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
 export async function runWorld(name: string, list: Fault[], options: SuiteOptions): Promise<{ runs: FaultRun[]; controls: FaultRun[] }> {
   const say = options.log ?? (() => undefined);
   const started = Date.now();
-  const services = await startFaultServices(name, { kafkaBrokers: Math.max(1, ...list.map((f) => f.kafkaBrokers ?? 1)) });
+  const services = await startFaultServices(name, { kafkaBrokers: Math.max(1, ...list.map((f) => f.kafkaBrokers ?? 1)), esNodes: Math.max(1, ...list.map((f) => f.esNodes ?? 1)) });
   say(`world ${name}: Kafka ${services.brokers}, Elasticsearch ${services.esUrl} up in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const runs: FaultRun[] = [];
   const controls: FaultRun[] = [];
