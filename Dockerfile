@@ -35,10 +35,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schemas ./schemas
 # `tally` on the PATH for `docker compose exec <service> tally ...`; the native addon must load here
-RUN printf '#!/bin/sh\nexec node --enable-source-maps --max-semi-space-size=8 /app/dist/pipeline/cli/main.js "$@"\n' > /usr/local/bin/tally \
+RUN printf '#!/bin/sh\nexec node --enable-source-maps --max-semi-space-size=8 /app/dist/app/cli/main.js "$@"\n' > /usr/local/bin/tally \
  && chmod 755 /usr/local/bin/tally \
  && node -e "require('node-rdkafka')" \
- && node dist/pipeline/cli/main.js --version \
+ && node dist/app/cli/main.js --version \
  && mkdir -p /app/data /var/lib/tally/input /var/spool/apel/caso /var/spool/apel/outgoing \
  && chown -R node:node /app/data /var/lib/tally /var/spool/apel
 # working data (the file-tail registry's default data/registry/...) lives in /app/data; the folders
@@ -46,5 +46,5 @@ RUN printf '#!/bin/sh\nexec node --enable-source-maps --max-semi-space-size=8 /a
 USER node
 EXPOSE 5044 8080
 # node as PID 1 handles SIGTERM (drain, commit, exit 0); docker-compose.yml adds an init for reaping
-ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=8", "dist/pipeline/cli/main.js"]
+ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=8", "dist/app/cli/main.js"]
 CMD ["--help"]

@@ -10,7 +10,7 @@ import type { BenchWorld } from './world.js';
  * given as TALLY_BENCH_DIST (a copy of dist/ under the checkout, to measure a change against this one).
  */
 export const distDir = process.env.TALLY_BENCH_DIST ? path.resolve(process.env.TALLY_BENCH_DIST) : path.join(projectRoot, 'dist');
-export const cliEntry = path.join(distDir, 'pipeline', 'cli', 'main.js');
+export const cliEntry = path.join(distDir, 'app', 'cli', 'main.js');
 
 /** What each stage prints on stdout once it is serving: the ready mark of start-up timing. */
 export const readyText = {
@@ -37,7 +37,7 @@ export const backends: readonly KafkaBackendName[] = ['kafkajs', 'rdkafka'];
 /** the node flags bin/tally starts every Tally process with */
 export const nodeOptions: string[] = readFileSync(path.join(projectRoot, 'bin', 'node-options'), 'utf8').split('\n').filter((line) => line.trim() !== '');
 
-/** `node <bin/node-options> dist/pipeline/cli/main.js -c <config> <args>` (what bin/tally runs) as a measured child; resolves once it printed its ready line. */
+/** `node <bin/node-options> dist/app/cli/main.js -c <config> <args>` (what bin/tally runs) as a measured child; resolves once it printed its ready line. */
 export async function startTallyStage(world: BenchWorld, launch: StageLaunch): Promise<MeasuredChild> {
   const profile = launch.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(world.dir, 'profiles')}`, `--cpu-prof-name=${launch.label}-${Date.now()}.cpuprofile`] : [];
   const child = startChild(launch.label, process.execPath, [...nodeOptions, ...profile, cliEntry, '-c', launch.configFile, ...launch.args], {

@@ -44,5 +44,5 @@ say "building TypeScript"
 ./node_modules/.bin/tsc -p tsconfig.json
 
 say "fetching Kafka and Elasticsearch from Maven Central (once; cached in .tally/cache)"
-node dist/pipeline/cli/main.js services fetch --log-level warn >&2
+node dist/app/cli/main.js services fetch --log-level warn >&2
 say "ready"

@@ -22,7 +22,7 @@ if (install.status !== 0) {
   process.exit(install.status ?? 1);
 }
 
-const cli = (args, options = {}) => spawnSync(process.execPath, ['dist/pipeline/cli/main.js', ...args], { encoding: 'utf8', ...options });
+const cli = (args, options = {}) => spawnSync(process.execPath, ['dist/app/cli/main.js', ...args], { encoding: 'utf8', ...options });
 const defaults = JSON.parse(readFileSync('schemas/json/config.schema.json', 'utf8')).properties.services.properties;
 const env = { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' };
 let stopInfra = async () => {};

@@ -22,7 +22,7 @@ const composeSchemaPath = 'schemas/compose.schema.json';
 
 const composeFile = path.join(projectRoot, 'docker-compose.yml');
 const dockerfilePath = path.join(projectRoot, 'Dockerfile');
-const cliEntry = path.join(projectRoot, 'dist/pipeline/cli/main.js');
+const cliEntry = path.join(projectRoot, 'dist/app/cli/main.js');
 
 const infrastructure = ['kafka', 'elasticsearch', 'kibana'] as const;
 /** service → the `tally` command it runs */
@@ -39,7 +39,7 @@ const pipeline: Record<string, string[]> = {
 /** the container ports Compose must publish: the endpoints users point their clients at */
 const kibanaPort = 5601;
 const beatsPort = 5044;
-/** variables Tally reads by name (pipeline/config/load.ts, pipeline/cli/context.ts, the token and password helpers) */
+/** variables Tally reads by name (pipeline/config/load.ts, app/cli/context.ts, the token and password helpers) */
 const wellKnownVariables = new Set(['KAFKA_BROKERS', 'ELASTICSEARCH_URL', 'TALLY_CONFIG', 'TALLY_HTTP_TOKEN', 'TALLY_KAFKA_PASSWORD']);
 
 type Json = Record<string, unknown>;
@@ -275,7 +275,7 @@ function checkDockerfile(): void {
   const argv = JSON.parse(entrypoint[1]!) as string[];
   const script = argv.find((a) => a.endsWith('.js') || a.endsWith('bin/tally'));
   assert.ok(script, `ENTRYPOINT ${entrypoint[1]} does not start the tally CLI`);
-  assert.equal(path.posix.normalize(script.replace(/^\/app\//, '')), 'dist/pipeline/cli/main.js', 'ENTRYPOINT must run the compiled CLI');
+  assert.equal(path.posix.normalize(script.replace(/^\/app\//, '')), 'dist/app/cli/main.js', 'ENTRYPOINT must run the compiled CLI');
   assert.ok(existsSync(cliEntry), `${cliEntry} is not built: run tsc first`);
 }
 

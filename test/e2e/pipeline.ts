@@ -9,7 +9,7 @@ import type { Admin } from '../../pipeline/bus/types.js';
 import { eventually, testConfig, uniqueName } from '../support/world.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const cliEntry = path.resolve(here, '../../pipeline/cli/main.js');
+export const cliEntry = path.resolve(here, '../../app/cli/main.js');
 
 /** One isolated pipeline: its own topic prefix, index prefix, groups, registry and temp folder. */
 export interface PipelineWorld {

@@ -4,7 +4,7 @@ import { monthlyIndex } from '../../../connectors/sinks/elasticsearch/index-name
 import { installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
 import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
 import { toJsonDocument } from '../../../pipeline/avro.js';
-import { reportCommand } from '../../../pipeline/cli/commands/report.js';
+import { reportCommand } from '../../../app/cli/commands/report.js';
 import { isTallyError } from '../../../pipeline/errors.js';
 import { accountingReport } from '../../../pipeline/report/accounting.js';
 import { histogramInterval, renderTable, runReport, type ReportParams } from '../../../pipeline/report/panel.js';

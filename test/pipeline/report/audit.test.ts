@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { reportCommand } from '../../../pipeline/cli/commands/report.js';
+import { reportCommand } from '../../../app/cli/commands/report.js';
 import { auditReport, dateMathBefore } from '../../../pipeline/report/audit.js';
 import { runReport, type ReportParams } from '../../../pipeline/report/panel.js';
 import { projectRoot } from '../../../pipeline/paths.js';

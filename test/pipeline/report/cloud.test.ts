@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
-import { reportCommand } from '../../../pipeline/cli/commands/report.js';
+import { reportCommand } from '../../../app/cli/commands/report.js';
 import { cloudReport } from '../../../pipeline/report/cloud.js';
 import { runReport, type ReportParams } from '../../../pipeline/report/panel.js';
 import { esClient, uniqueName } from '../../support/world.js';

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { reportCommand } from '../../../pipeline/cli/commands/report.js';
+import { reportCommand } from '../../../app/cli/commands/report.js';
 import { neutraliseCell, renderCsv } from '../../../pipeline/report/csv.js';
 import type { ReportColumn, ReportRow } from '../../../pipeline/report/panel.js';
 import { dropEvents, eventsOf, indexEvents } from '../../support/fixture-events.js';

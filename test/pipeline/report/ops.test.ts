@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reportCommand } from '../../../pipeline/cli/commands/report.js';
+import { reportCommand } from '../../../app/cli/commands/report.js';
 import { isTallyError } from '../../../pipeline/errors.js';
 import { opsReport, type RolloutParams } from '../../../pipeline/report/ops.js';
 import { runReport, type ReportRow } from '../../../pipeline/report/panel.js';

@@ -95,7 +95,7 @@ for (const backend of backends) {
 describe('transform joins oslo.log tracebacks per stream, committing no held line', { timeout: 120_000 }, () => {
   test('a 30-line traceback becomes one event; the offsets of an unfinished event stay uncommitted until it is emitted', async () => {
     const { readFile } = await import('node:fs/promises');
-    const { samplePath } = await import('../../../pipeline/up/samples.js');
+    const { samplePath } = await import('../../../app/up/samples.js');
     const bus = testBus('kafkajs', [`kafka.topicPrefix=${uniqueName('tr-oslo')}.`]);
     const admin = await bus.admin();
     try {

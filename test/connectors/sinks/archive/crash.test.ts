@@ -11,13 +11,13 @@ import { archivedDocuments, isolatedTopics, kafkaRecord, logRecord, removeArchiv
 
 const secondMs = 1000;
 
-const mainEntry = path.join(projectRoot, 'dist/pipeline/cli/main.js');
+const mainEntry = path.join(projectRoot, 'dist/app/cli/main.js');
 /** once main.ts registers the command, the test runs `tally archive` itself */
 const registered = spawnSync(process.execPath, [mainEntry, 'archive', '--help'], { encoding: 'utf8' }).stdout.includes('Usage: tally archive');
 
 /** `tally archive` as its own process: through main.js when registered, else the command module as main.ts will run it. */
 function archiveProcess(args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
-  const file = path.join(projectRoot, 'dist/pipeline/cli/commands/archive.js');
+  const file = path.join(projectRoot, 'dist/app/cli/commands/archive.js');
   const code = `const m = await import(${JSON.stringify(file)}); try { await m.archiveCommand().parseAsync(process.argv.slice(1), { from: 'user' }); } catch (e) { process.stderr.write(String(e.code ?? '') + ': ' + e.message + '\\n'); process.exit(1); }`;
   const argv = registered ? [mainEntry, 'archive', ...args] : ['--input-type=module', '-e', code, '--', ...args];
   const child = spawn(process.execPath, argv, { env: { ...process.env, TALLY_LOG__LEVEL: 'warn', TALLY_LOG__PRETTY: 'false', ...env } });

@@ -4,7 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { sinkCommand } from '../../../../pipeline/cli/commands/sink.js';
+import { sinkCommand } from '../../../../app/cli/commands/sink.js';
 import { isTallyError } from '../../../../pipeline/errors.js';
 import { projectRoot } from '../../../../pipeline/paths.js';
 import { indexedTopics } from '../../../../connectors/sinks/elasticsearch/topics.js';
@@ -13,7 +13,7 @@ import { usageMessage, usageRecord } from './records.js';
 
 /** Runs one command module in its own process, as main.ts will once it registers it. */
 function runCommand(module: 'sink' | 'setup', args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
-  const file = path.join(projectRoot, 'dist/pipeline/cli/commands', `${module}.js`);
+  const file = path.join(projectRoot, 'dist/app/cli/commands', `${module}.js`);
   const code = `const m = await import(${JSON.stringify(file)}); try { await m.${module}Command().parseAsync(process.argv.slice(1), { from: 'user' }); } catch (e) { process.stderr.write(String(e.code ?? '') + ': ' + e.message + '\\n'); process.exit(1); }`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code, '--', ...args], { env: { ...process.env, TALLY_LOG__LEVEL: 'warn', ...env } });
   let text = '';

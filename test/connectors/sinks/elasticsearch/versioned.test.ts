@@ -7,7 +7,7 @@ import { indexedTopic } from '../../../../connectors/sinks/elasticsearch/topics.
 import { domainCodec } from '../../../../pipeline/avro.js';
 import { buildEnvelope } from '../../../../pipeline/envelope.js';
 import { normaliserFor } from '../../../../pipeline/normalise/index.js';
-import { samplePath } from '../../../../pipeline/up/samples.js';
+import { samplePath } from '../../../../app/up/samples.js';
 import { esClient, eventually, testBus, testLog, uniqueName } from '../../../support/world.js';
 
 async function vmRecords(file: string): Promise<{ id: string; value: Buffer; wall: number }[]> {

@@ -2,13 +2,13 @@ import { once, type EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { errors } from '@elastic/elasticsearch';
 import { Command } from 'commander';
-import { createEsClient } from '../../elasticsearch/client.js';
-import { TallyError, messageOf } from '../../errors.js';
-import { expandEvent } from '../../format/expand.js';
-import { isObject, type EventDocument } from '../../format/field-path.js';
-import { withStackTrace } from '../../format/stack.js';
-import { compileFormat, defaultFormats, summaryFormat } from '../../format/template.js';
-import { eventFamily, eventIndices, searchEvents, timeRange } from '../../report/event-search.js';
+import { createEsClient } from '../../../pipeline/elasticsearch/client.js';
+import { TallyError, messageOf } from '../../../pipeline/errors.js';
+import { expandEvent } from '../../../pipeline/format/expand.js';
+import { isObject, type EventDocument } from '../../../pipeline/format/field-path.js';
+import { withStackTrace } from '../../../pipeline/format/stack.js';
+import { compileFormat, defaultFormats, summaryFormat } from '../../../pipeline/format/template.js';
+import { eventFamily, eventIndices, searchEvents, timeRange } from '../../../pipeline/report/event-search.js';
 import { contextFrom } from '../context.js';
 
 interface Output {

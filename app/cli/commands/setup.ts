@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import { describeTemplateInstall, installIndexTemplates } from '../../../connectors/sinks/elasticsearch/setup.js';
 import { parseLayout } from '../../../connectors/sinks/elasticsearch/layout.js';
 import { indexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
-import { authHeaders, createEsClient, withEsAccess } from '../../elasticsearch/client.js';
-import { importSavedObjects, savedObjectsFile } from '../../setup/kibana.js';
+import { authHeaders, createEsClient, withEsAccess } from '../../../pipeline/elasticsearch/client.js';
+import { importSavedObjects, savedObjectsFile } from '../../../pipeline/setup/kibana.js';
 import { contextFrom } from '../context.js';
 
 interface SetupOptions {

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { resolveBeatsConfig } from '../../../connectors/sources/beats/config.js';
 import { startBeatsServer } from '../../../connectors/sources/beats/server.js';
-import { createBus } from '../../bus/index.js';
-import { startOps } from '../../runtime/ops.js';
-import { installShutdown } from '../../runtime/shutdown.js';
-import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import { startOps } from '../../../pipeline/runtime/ops.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
+import { deadLetterTopic, ensureTopics, rawTopic } from '../../../pipeline/topics.js';
 import { contextFrom } from '../context.js';
 
 export function beatsCommand(): Command {

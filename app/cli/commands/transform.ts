@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { createBus } from '../../bus/index.js';
-import type { KindName } from '../../config/types.js';
-import { startOps } from '../../runtime/ops.js';
-import { installShutdown } from '../../runtime/shutdown.js';
-import { rawTopic } from '../../topics.js';
-import { startTransform } from '../../transform/stage.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import type { KindName } from '../../../pipeline/config/types.js';
+import { startOps } from '../../../pipeline/runtime/ops.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
+import { rawTopic } from '../../../pipeline/topics.js';
+import { startTransform } from '../../../pipeline/transform/stage.js';
 import { collect, contextFrom } from '../context.js';
 
 export function transformCommand(): Command {

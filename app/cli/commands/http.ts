@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { defaultHttpSourceConfig } from '../../../connectors/sources/http/config.js';
 import { startHttpSource } from '../../../connectors/sources/http/server.js';
-import { createBus } from '../../bus/index.js';
-import { startOps } from '../../runtime/ops.js';
-import { installShutdown } from '../../runtime/shutdown.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import { startOps } from '../../../pipeline/runtime/ops.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
 import { contextFrom } from '../context.js';
 
 export function httpCommand(): Command {

@@ -5,14 +5,14 @@ import { describeTemplateInstall, installIndexTemplates, type TemplateInstall } 
 import { startElasticsearchSink, type RunningElasticsearchSink } from '../../../connectors/sinks/elasticsearch/sink.js';
 import { indexedTopic, type IndexedTopic } from '../../../connectors/sinks/elasticsearch/topics.js';
 import { startApelSink } from '../../../connectors/sinks/apel/sink.js';
-import { createBus } from '../../bus/index.js';
-import type { ElasticsearchConfig } from '../../config/types.js';
-import { createEsClient, withEsAccess } from '../../elasticsearch/client.js';
-import { TallyError, isTallyError, messageOf } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { startOps } from '../../runtime/ops.js';
-import { installShutdown } from '../../runtime/shutdown.js';
-import { deadLetterTopic, ensureTopics } from '../../topics.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import type { ElasticsearchConfig } from '../../../pipeline/config/types.js';
+import { createEsClient, withEsAccess } from '../../../pipeline/elasticsearch/client.js';
+import { TallyError, isTallyError, messageOf } from '../../../pipeline/errors.js';
+import type { Logger } from '../../../pipeline/log.js';
+import { startOps } from '../../../pipeline/runtime/ops.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
+import { deadLetterTopic, ensureTopics } from '../../../pipeline/topics.js';
 import { contextFrom } from '../context.js';
 
 type Client = ReturnType<typeof createEsClient>;

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { resolveApelQueueConfig } from '../../../connectors/sources/apel-queue/config.js';
 import { startApelQueueSource } from '../../../connectors/sources/apel-queue/source.js';
-import { createBus } from '../../bus/index.js';
-import { TallyError } from '../../errors.js';
-import { startOps } from '../../runtime/ops.js';
-import { installShutdown } from '../../runtime/shutdown.js';
-import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import { TallyError } from '../../../pipeline/errors.js';
+import { startOps } from '../../../pipeline/runtime/ops.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
+import { deadLetterTopic, ensureTopics, rawTopic } from '../../../pipeline/topics.js';
 import { contextFrom } from '../context.js';
 
 export function apelQueueCommand(): Command {

@@ -1,5 +1,5 @@
-import type { Bus, Producer } from '../bus/types.js';
-import type { Logger } from '../log.js';
+import type { Bus, Producer } from '../../pipeline/bus/types.js';
+import type { Logger } from '../../pipeline/log.js';
 
 export interface UpContext {
   bus: Bus;

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { fetchServiceArtifacts, restartService, serviceNames, servicesStatus, startServices, stopServices, type ServiceName, type ServiceStatus } from '../../services/index.js';
-import { TallyError } from '../../errors.js';
+import { fetchServiceArtifacts, restartService, serviceNames, servicesStatus, startServices, stopServices, type ServiceName, type ServiceStatus } from '../../../pipeline/services/index.js';
+import { TallyError } from '../../../pipeline/errors.js';
 import { contextFrom } from '../context.js';
 
 function parseNames(names: string[]): ServiceName[] {

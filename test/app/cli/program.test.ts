@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildProgram, commandNamed } from '../../../pipeline/cli/program.js';
+import { buildProgram, commandNamed } from '../../../app/cli/program.js';
 
 test('a command line loads only the command it names, after any global options and their values', async () => {
   const all = await buildProgram([]);

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { createBus } from '../../bus/index.js';
-import { readTopicToEnd } from '../../bus/read-topic.js';
-import type { Bus } from '../../bus/types.js';
-import { planReplay, readDeadLetter, type StoredDeadLetter } from '../../dlq-replay.js';
-import { TallyError } from '../../errors.js';
-import { knownKinds } from '../../normalise/index.js';
-import { deadLetterTopic } from '../../topics.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import { readTopicToEnd } from '../../../pipeline/bus/read-topic.js';
+import type { Bus } from '../../../pipeline/bus/types.js';
+import { planReplay, readDeadLetter, type StoredDeadLetter } from '../../../pipeline/dlq-replay.js';
+import { TallyError } from '../../../pipeline/errors.js';
+import { knownKinds } from '../../../pipeline/normalise/index.js';
+import { deadLetterTopic } from '../../../pipeline/topics.js';
 import { collect, contextFrom } from '../context.js';
 
 interface Selection {

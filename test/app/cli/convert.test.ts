@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import fc from 'fast-check';
-import { convertStream, type ConvertOptions, type ConvertRejection } from '../../../pipeline/cli/commands/convert.js';
+import { convertStream, type ConvertOptions, type ConvertRejection } from '../../../app/cli/commands/convert.js';
 import { readEnvelope } from '../../../pipeline/envelope.js';
 import { accountingNormaliser } from '../../../pipeline/normalise/accounting.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 
 const fixture = (name: string) => readFileSync(path.join(projectRoot, 'test/fixtures', name));
-const main = path.join(projectRoot, 'dist/pipeline/cli/main.js');
+const main = path.join(projectRoot, 'dist/app/cli/main.js');
 const options: ConvertOptions = { normaliser: accountingNormaliser, envelope: 'auto', name: '-', maxLineBytes: 524_288 };
 
 function sink(): { stream: Writable; text: () => string } {
@@ -132,7 +132,7 @@ test('a record the Avro schema cannot hold is RECORD_UNRENDERABLE', async () => 
   assert.match(rejections[0]?.reasons[0]?.message ?? '', /value: "five" does not fit/);
 });
 
-// ---- the command: node dist/pipeline/cli/main.js convert
+// ---- the command: node dist/app/cli/main.js convert
 
 test('tally convert: valid lines → stdout, exit 0, the same ids on every run', () => {
   const first = cli(['convert', '--kind', 'accounting'], fixture('accounting/valid.ndjson'));

@@ -1,15 +1,15 @@
 import { errors } from '@elastic/elasticsearch';
 import { Command } from 'commander';
-import { createEsClient } from '../../elasticsearch/client.js';
-import { TallyError, messageOf } from '../../errors.js';
-import { compileFormat } from '../../format/template.js';
-import { renderCsv } from '../../report/csv.js';
-import { accountingReport } from '../../report/accounting.js';
-import { auditReport } from '../../report/audit.js';
-import { cloudReport } from '../../report/cloud.js';
-import { opsReport, type RolloutParams } from '../../report/ops.js';
-import { defaultReportParams, renderTable, reportPanel, runReport, type ReportFamily } from '../../report/panel.js';
-import { listRequests, renderStory, requestColumns, requestStory } from '../../report/requests.js';
+import { createEsClient } from '../../../pipeline/elasticsearch/client.js';
+import { TallyError, messageOf } from '../../../pipeline/errors.js';
+import { compileFormat } from '../../../pipeline/format/template.js';
+import { renderCsv } from '../../../pipeline/report/csv.js';
+import { accountingReport } from '../../../pipeline/report/accounting.js';
+import { auditReport } from '../../../pipeline/report/audit.js';
+import { cloudReport } from '../../../pipeline/report/cloud.js';
+import { opsReport, type RolloutParams } from '../../../pipeline/report/ops.js';
+import { defaultReportParams, renderTable, reportPanel, runReport, type ReportFamily } from '../../../pipeline/report/panel.js';
+import { listRequests, renderStory, requestColumns, requestStory } from '../../../pipeline/report/requests.js';
 import { contextFrom } from '../context.js';
 
 /** Every `tally report <family>`: a new family is one ReportFamily module and one entry here. */

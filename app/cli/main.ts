@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { TallyError, isTallyError, messageOf } from '../errors.js';
+import { TallyError, isTallyError, messageOf } from '../../pipeline/errors.js';
 import { buildProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<void> {

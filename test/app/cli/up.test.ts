@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { uniqueName } from '../../support/world.js';
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../pipeline/cli/main.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../app/cli/main.js');
 
 test('tally up moves the bundled samples through every stage, says what landed and why the rest was rejected; a second run overwrites instead of doubling', { timeout: 300_000 }, () => {
   const env = { ...process.env, TALLY_KAFKA__TOPIC_PREFIX: `${uniqueName('up')}.`, TALLY_ELASTICSEARCH__INDEX_PREFIX: `${uniqueName('tally-up')}-`, TALLY_TRANSFORM__GROUP_ID: uniqueName('up-transform'), TALLY_SINKS__ELASTICSEARCH__GROUP_ID: uniqueName('up-sink'), TALLY_SINKS__APEL__GROUP_ID: uniqueName('up-apel') };

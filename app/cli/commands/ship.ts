@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { startFileTail, type FileTail } from '../../../connectors/sources/file-tail/index.js';
-import { createBus } from '../../bus/index.js';
-import { TallyError } from '../../errors.js';
-import { projectRoot } from '../../paths.js';
-import { startOps, type KindCounts } from '../../runtime/ops.js';
-import { installShutdown } from '../../runtime/shutdown.js';
-import { deadLetterTopic, ensureTopics, rawTopic } from '../../topics.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import { TallyError } from '../../../pipeline/errors.js';
+import { projectRoot } from '../../../pipeline/paths.js';
+import { startOps, type KindCounts } from '../../../pipeline/runtime/ops.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
+import { deadLetterTopic, ensureTopics, rawTopic } from '../../../pipeline/topics.js';
 import { collect, contextFrom } from '../context.js';
 
 export function shipCommand(): Command {

@@ -1,5 +1,5 @@
-import type { Admin, Bus } from '../bus/types.js';
-import type { DeadLetter } from '../dlq.js';
+import type { Admin, Bus } from '../../pipeline/bus/types.js';
+import type { DeadLetter } from '../../pipeline/dlq.js';
 
 /** End offsets per partition now: what a later read starts after. */
 export async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigint>> {

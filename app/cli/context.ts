@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import type { TallyConfig } from '../config/types.js';
-import { createLogger, type Logger } from '../log.js';
+import { loadConfig } from '../../pipeline/config/load.js';
+import type { TallyConfig } from '../../pipeline/config/types.js';
+import { createLogger, type Logger } from '../../pipeline/log.js';
 
 export interface GlobalOptions {
   config?: string;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../../pipeline/paths.js';
 
 /** The bundled samples `tally up` moves through the pipeline: the test fixtures, so the demo shows what the tests prove. */
 export const samplesDir = path.join(projectRoot, 'test/fixtures');

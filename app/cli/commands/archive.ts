@@ -4,12 +4,12 @@ import { resolveArchiveConfig, type ArchiveConfigInput } from '../../../connecto
 import { archiveIndexPattern, installArchiveTemplate } from '../../../connectors/sinks/archive/setup.js';
 import { startArchive, type RunningArchive } from '../../../connectors/sinks/archive/stage.js';
 import { describeTemplateInstall, type TemplateInstall } from '../../../connectors/sinks/elasticsearch/setup.js';
-import { createBus } from '../../bus/index.js';
-import type { TallyConfig } from '../../config/types.js';
-import { createEsClient } from '../../elasticsearch/client.js';
-import { TallyError, isTallyError, messageOf } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { installShutdown } from '../../runtime/shutdown.js';
+import { createBus } from '../../../pipeline/bus/index.js';
+import type { TallyConfig } from '../../../pipeline/config/types.js';
+import { createEsClient } from '../../../pipeline/elasticsearch/client.js';
+import { TallyError, isTallyError, messageOf } from '../../../pipeline/errors.js';
+import type { Logger } from '../../../pipeline/log.js';
+import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
 import { contextFrom } from '../context.js';
 
 interface ArchiveFlags {
