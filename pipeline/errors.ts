@@ -18,6 +18,12 @@ export const errorCodes = {
   ES_AUTH: 'Elasticsearch refused the credentials (user and password, or API key); fix the configuration',
   ES_TLS: 'the TLS handshake with Elasticsearch failed (an untrusted or mismatched certificate); fix elasticsearch.caFile',
   ES_PERMANENT: 'Elasticsearch rejected a request for a reason retrying will not fix',
+  REGISTRY_UNREACHABLE: 'the schema registry did not answer, or answered 5xx; retrying may succeed',
+  REGISTRY_AUTH: 'the schema registry refused the credentials (registry.username and password); fix the configuration',
+  REGISTRY_TLS: 'the TLS handshake with the schema registry failed (an untrusted certificate); fix registry.caFile',
+  REGISTRY_INCOMPATIBLE: 'the schema registry refused a schema that breaks the subject\'s compatibility level',
+  REGISTRY_SCHEMA_INVALID: 'the schema registry refused a schema it cannot parse',
+  REGISTRY_NOT_FOUND: 'the schema registry has no such subject, version or schema id',
   RECORD_UNPARSABLE: 'an input record is not valid JSON, CSV, XML or text of its kind',
   RECORD_INVALID: 'an input record parsed but breaks its kind\'s schema or rules',
   RECORD_TOO_LARGE: 'an input record is over the configured size limit',
@@ -40,7 +46,7 @@ export class TallyError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TallyError';
     this.code = code;
-    this.retriable = options.retriable ?? (code === 'KAFKA_RETRIABLE' || code === 'ES_RETRIABLE');
+    this.retriable = options.retriable ?? (code === 'KAFKA_RETRIABLE' || code === 'ES_RETRIABLE' || code === 'REGISTRY_UNREACHABLE');
     this.details = options.details;
   }
 

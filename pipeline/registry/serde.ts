@@ -1,0 +1,78 @@
+import avro from 'avsc';
+import type { DomainCodec } from '../avro.js';
+import { TallyError, messageOf } from '../errors.js';
+import type { RegistryClient } from './client.js';
+import { decodeWire, encodeWire } from './wire-format.js';
+
+/** The subject of a topic's values (Confluent's TopicNameStrategy): every kind writing a topic writes its one schema. */
+export const valueSubject = (physicalTopic: string): string => `${physicalTopic}-value`;
+
+const schemaText = (codec: DomainCodec): string => JSON.stringify(codec.type.schema());
+
+/**
+ * Writes domain records in the Confluent wire format: each topic's schema registered (or found)
+ * under `<topic>-value` once, its id cached.
+ */
+export class RegistryWriter {
+  private readonly ids = new Map<string, number>();
+
+  constructor(private readonly client: RegistryClient) {}
+
+  /** Register every topic's schema before the first record (a transform does this when it starts). */
+  async prepare(topics: { physical: string; codec: DomainCodec }[]): Promise<Map<string, number>> {
+    for (const { physical, codec } of topics) {
+      if (!this.ids.has(physical)) this.ids.set(physical, await this.client.register(valueSubject(physical), schemaText(codec)));
+    }
+    return new Map(this.ids);
+  }
+
+  encode(physicalTopic: string, codec: DomainCodec, value: Record<string, unknown>): Buffer {
+    const id = this.ids.get(physicalTopic);
+    if (id === undefined) throw new Error(`no schema id for ${physicalTopic}: RegistryWriter.prepare was not called for it`);
+    return encodeWire(id, codec.encode(value));
+  }
+}
+
+/**
+ * Reads the Confluent wire format into the reader's schema (the .avsc this build carries) with
+ * Avro schema resolution, so records written with an older or newer compatible schema are read.
+ * Writer schemas are fetched by id once; `prepare` fetches a batch's unknown ids, then `decode` is synchronous.
+ */
+export class RegistryReader {
+  private readonly writers = new Map<number, avro.Type>();
+  private readonly resolvers = new Map<string, avro.Resolver>();
+
+  constructor(private readonly client: RegistryClient) {}
+
+  async prepare(values: Iterable<Buffer | null>): Promise<void> {
+    for (const value of values) {
+      if (!value || value.length < 5 || value[0] !== 0) continue;
+      const id = value.readUInt32BE(1);
+      if (this.writers.has(id)) continue;
+      const schema = await this.client.schemaById(id);
+      try {
+        this.writers.set(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema));
+      } catch (error) {
+        throw new TallyError('REGISTRY_SCHEMA_INVALID', `schema id ${id} from the schema registry ${this.client.url} is not an Avro schema this reader can parse: ${messageOf(error)}`, { cause: error });
+      }
+    }
+  }
+
+  /** The record in the reader's schema; RECORD_UNPARSABLE naming `origin` when the value is not framed, its id unknown, or its body does not resolve. */
+  decode(value: Buffer, reader: DomainCodec, origin: string): Record<string, unknown> {
+    const { schemaId, body } = decodeWire(value, origin);
+    const writer = this.writers.get(schemaId);
+    if (!writer) throw new TallyError('RECORD_UNPARSABLE', `${origin}: schema id ${schemaId} was not fetched from the schema registry ${this.client.url} (RegistryReader.prepare)`, { details: { rule: 'wire-format', schemaId } });
+    const key = `${schemaId}/${reader.fingerprint}`;
+    let resolver = this.resolvers.get(key);
+    try {
+      if (!resolver) {
+        resolver = reader.type.createResolver(writer);
+        this.resolvers.set(key, resolver);
+      }
+      return reader.type.fromBuffer(body, resolver) as Record<string, unknown>;
+    } catch (error) {
+      throw new TallyError('RECORD_UNPARSABLE', `${origin}: a ${writer.name ?? 'record'} written with schema id ${schemaId} cannot be read as ${reader.schemaName}: ${messageOf(error)}`, { cause: error, details: { rule: 'avro-resolution', schemaId } });
+    }
+  }
+}
