@@ -1,4 +1,5 @@
 import { domainCodec } from './avro.js';
+import { wireMagic } from './registry/wire-format.js';
 import type { IncomingMessage, OutgoingRecord } from './bus/types.js';
 import { decodeOriginal, type DeadLetter } from './dlq.js';
 import { rawTopic } from './topics.js';
@@ -38,10 +39,13 @@ export function planReplay(stored: StoredDeadLetter, topic: (name: string) => st
   if (letter.stage.startsWith('sink-') && source.topic) {
     const logical = source.topic.slice(topic('').length);
     let headers: Record<string, string> = {};
-    try {
-      headers = domainCodec(logical).headers;
-    } catch {
-      /* a topic without a local schema: the sink decides */
+    // a wire-format value (magic byte 0) names its schema by id; bare Avro of a Tally schema starts with its non-empty id, never 0
+    if (value[0] !== wireMagic) {
+      try {
+        headers = domainCodec(logical).headers;
+      } catch {
+        /* a topic without a local schema: the sink decides */
+      }
     }
     return { record: { topic: source.topic, key, value, headers: { ...headers, 'tally-replayed-from': `dlq.${letter.kind}/${stored.partition}/${stored.offset}` } } };
   }

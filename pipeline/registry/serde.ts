@@ -40,20 +40,32 @@ export class RegistryWriter {
  */
 export class RegistryReader {
   private readonly writers = new Map<number, avro.Type>();
+  /** ids the registry cannot give (unknown, or not Avro): their values go to the dead-letter topic with this reason */
+  private readonly refused = new Map<number, string>();
   private readonly resolvers = new Map<string, avro.Resolver>();
 
   constructor(private readonly client: RegistryClient) {}
 
+  /** Fetch unknown writer schemas; throws only what retrying may fix (REGISTRY_UNREACHABLE, REGISTRY_AUTH, REGISTRY_TLS). */
   async prepare(values: Iterable<Buffer | null>): Promise<void> {
     for (const value of values) {
       if (!value || value.length < 5 || value[0] !== 0) continue;
       const id = value.readUInt32BE(1);
-      if (this.writers.has(id)) continue;
-      const schema = await this.client.schemaById(id);
+      if (this.writers.has(id) || this.refused.has(id)) continue;
+      let schema: string;
+      try {
+        schema = await this.client.schemaById(id);
+      } catch (error) {
+        if (error instanceof TallyError && (error.code === 'REGISTRY_NOT_FOUND' || error.code === 'REGISTRY_SCHEMA_INVALID')) {
+          this.refused.set(id, error.message);
+          continue;
+        }
+        throw error;
+      }
       try {
         this.writers.set(id, avro.Type.forSchema(JSON.parse(schema) as avro.Schema));
       } catch (error) {
-        throw new TallyError('REGISTRY_SCHEMA_INVALID', `schema id ${id} from the schema registry ${this.client.url} is not an Avro schema this reader can parse: ${messageOf(error)}`, { cause: error });
+        this.refused.set(id, `schema id ${id} from the schema registry ${this.client.url} is not an Avro schema this reader can parse: ${messageOf(error)}`);
       }
     }
   }
@@ -62,7 +74,10 @@ export class RegistryReader {
   decode(value: Buffer, reader: DomainCodec, origin: string): Record<string, unknown> {
     const { schemaId, body } = decodeWire(value, origin);
     const writer = this.writers.get(schemaId);
-    if (!writer) throw new TallyError('RECORD_UNPARSABLE', `${origin}: schema id ${schemaId} was not fetched from the schema registry ${this.client.url} (RegistryReader.prepare)`, { details: { rule: 'wire-format', schemaId } });
+    if (!writer) {
+      const why = this.refused.get(schemaId) ?? `it was not fetched from the schema registry ${this.client.url} (RegistryReader.prepare)`;
+      throw new TallyError('RECORD_UNPARSABLE', `${origin}: no writer schema for schema id ${schemaId}: ${why}`, { details: { rule: 'schema-id', schemaId } });
+    }
     const key = `${schemaId}/${reader.fingerprint}`;
     let resolver = this.resolvers.get(key);
     try {

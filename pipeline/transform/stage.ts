@@ -8,6 +8,8 @@ import { normaliserFor } from '../normalise/index.js';
 import type { JoinedLines, LineJoiner, Normaliser } from '../normalise/types.js';
 import { startConsumerStage, type RunningStage } from '../runtime/consumer-stage.js';
 import { deadLetterTopic, ensureTopics, kindOfRawTopic, rawTopic } from '../topics.js';
+import { registerDomainSchemas, registryInUseUrl } from '../registry/domain-values.js';
+import { valueSubject } from '../registry/serde.js';
 import { normaliseEnvelope, readRawMessage } from './transform-message.js';
 
 export interface TransformOptions {
@@ -61,6 +63,9 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   );
   const logical = options.kinds.flatMap((kind) => [rawTopic(kind), deadLetterTopic(kind), ...(states.get(kind)?.normaliser.topics ?? [])]);
   await ensureTopics(bus, options.topics, logical);
+  const domainTopics = [...new Set([...states.values()].flatMap((state) => state.normaliser.topics))];
+  const subjects = await registerDomainSchemas(domainTopics.map((topic) => ({ logical: topic, physical: bus.topic(topic) })));
+  if (subjects.size > 0) log.info({ registry: registryInUseUrl(), subjects: Object.fromEntries([...subjects].map(([topic, id]) => [valueSubject(topic), id])) }, `domain values in the Confluent wire format; subjects registered in ${registryInUseUrl()}: ${[...subjects].map(([topic, id]) => `${valueSubject(topic)} (id ${id})`).join(', ')}`);
   const producer: Producer = await bus.producer();
   let stopping = false;
   let generation = -1;

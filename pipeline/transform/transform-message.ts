@@ -1,4 +1,5 @@
 import { domainCodec } from '../avro.js';
+import { encodeDomainValue, fingerprintHeader, writesFingerprint } from '../registry/domain-values.js';
 import type { IncomingMessage, OutgoingRecord } from '../bus/types.js';
 import { deadLetterRecord, type RejectionReason } from '../dlq.js';
 import { describeOrigin, readEnvelope, type RawEnvelope } from '../envelope.js';
@@ -17,16 +18,18 @@ const sourceOf = (message: IncomingMessage) => ({ topic: message.topic, partitio
 const outputHeaders = new Map<string, Map<string, Readonly<Record<string, string>>>>();
 
 /**
- * The headers of a domain record: the schema fingerprint (the sinks check it; the topic names the
- * schema) and, on a topic several kinds write, `tally-kind`, which picks the dead-letter topic of a
- * record a sink refuses. One shared object per topic and kind: no allocation per record.
+ * The headers of a domain record: for bare Avro (no schema registry) the schema fingerprint (the
+ * sinks check it; the topic names the schema) and, on a topic several kinds write, `tally-kind`,
+ * which picks the dead-letter topic of a record a sink refuses. One shared object per topic, kind
+ * and framing: no allocation per record.
  */
-export function recordHeaders(topic: string, kind: string, fingerprint: string): Readonly<Record<string, string>> {
-  let byKind = outputHeaders.get(topic);
-  if (!byKind) outputHeaders.set(topic, (byKind = new Map()));
+export function recordHeaders(topic: string, kind: string, fingerprint: string | undefined): Readonly<Record<string, string>> {
+  const slot = `${topic}\u0000${fingerprint ?? ''}`;
+  let byKind = outputHeaders.get(slot);
+  if (!byKind) outputHeaders.set(slot, (byKind = new Map()));
   let headers = byKind.get(kind);
   if (!headers) {
-    const made: Record<string, string> = { 'tally-schema-fingerprint': fingerprint };
+    const made: Record<string, string> = fingerprint === undefined ? {} : { [fingerprintHeader]: fingerprint };
     if (writersOf(topic).length > 1) made['tally-kind'] = kind;
     headers = Object.freeze(made);
     byKind.set(kind, headers);
@@ -65,12 +68,13 @@ export function normaliseEnvelope(envelope: RawEnvelope, message: IncomingMessag
   const deadLetters = outcome.rejections.length ? outcome.rejections.map((rejection) => reject(rejection.reasons, rejection.original)) : [];
   for (const record of outcome.records) {
     const codec = domainCodec(record.topic);
+    const physical = topic(record.topic);
     try {
       records.push({
-        topic: topic(record.topic),
+        topic: physical,
         key: record.key ?? record.id,
-        value: codec.encode(record.value),
-        headers: recordHeaders(record.topic, kind, codec.fingerprint) as Record<string, string>,
+        value: encodeDomainValue(physical, codec, record.value),
+        headers: recordHeaders(record.topic, kind, writesFingerprint() ? codec.fingerprint : undefined) as Record<string, string>,
         ...(message.timestamp ? { timestamp: message.timestamp } : {}),
       });
     } catch (error) {

@@ -93,3 +93,13 @@ test('bytes that are not a record are RECORD_UNPARSABLE', () => {
   assert.throws(() => codec.decode(Buffer.from([0xff, 0xff, 0xff])), (error: unknown) => isTallyError(error, 'RECORD_UNPARSABLE'));
   assert.throws(() => codec.decode(codec.encode(usage()).subarray(0, 10)), (error: unknown) => isTallyError(error, 'RECORD_UNPARSABLE'));
 });
+
+test('every domain schema starts with its string id: a bare Avro value (a non-empty id first) never starts with the wire format\'s magic byte 0, which is how dlq replay tells them apart', async () => {
+  const { readdirSync } = await import('node:fs');
+  const topics = readdirSync(schemaDir).filter((f) => f.endsWith('.avsc')).map((f) => f.slice(0, -'.avsc'.length));
+  assert.ok(topics.length >= 8, `the domain schemas (${topics.join(', ')})`);
+  for (const topic of topics) {
+    const first = (JSON.parse(readFileSync(path.join(schemaDir, `${topic}.avsc`), 'utf8')) as { fields: { name: string; type: unknown }[] }).fields[0];
+    assert.deepEqual([first?.name, first?.type], ['id', 'string'], `${topic}: the first field is id, a string`);
+  }
+});

@@ -23,7 +23,7 @@ test('a transform reject goes back to the raw topic it came from, with its key a
 });
 
 test('a document Elasticsearch refused goes back to its domain topic with the schema headers; binary originals survive', () => {
-  const avro = Buffer.from([0x00, 0xff, 0x10, 0x80]);
+  const avro = Buffer.from([0x06, 0xff, 0x10, 0x80]);
   const letter = deadLetterRecord(prefix, { kind: 'accounting', stage: 'sink-elasticsearch', original: avro, source: { topic: 'site-a.accounting.usage', partition: 0, offset: '5', key: 'abc' }, reasons: [{ code: 'ES_PERMANENT', message: 'mapping' }] });
   const read = readDeadLetter(stored(String(letter.value)));
   assert.ok(read);
@@ -32,6 +32,16 @@ test('a document Elasticsearch refused goes back to its domain topic with the sc
   assert.equal(plan.record.topic, 'site-a.accounting.usage');
   assert.deepEqual([...(plan.record.value as Buffer)], [...avro]);
   assert.equal(plan.record.headers?.['tally-schema'], 'tally.accounting.Usage');
+});
+
+test('a refused wire-format value (magic byte 0, schema id) goes back without the bare-Avro fingerprint header: its id names its schema', () => {
+  const framed = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x07, 0x06, 0x61]);
+  const letter = deadLetterRecord(prefix, { kind: 'accounting', stage: 'sink-elasticsearch', original: framed, source: { topic: 'site-a.accounting.usage', partition: 0, offset: '6', key: 'abd' }, reasons: [{ code: 'ES_PERMANENT', message: 'mapping' }] });
+  const plan = planReplay(readDeadLetter(stored(String(letter.value)))!, prefix);
+  assert.ok('record' in plan);
+  assert.deepEqual([...(plan.record.value as Buffer)], [...framed]);
+  assert.equal(plan.record.headers?.['tally-schema-fingerprint'], undefined);
+  assert.match(String(plan.record.headers?.['tally-replayed-from']), /^dlq\.accounting\//);
 });
 
 test('a source reject goes to raw.<kind>; a truncated original is not replayed, and says why', () => {

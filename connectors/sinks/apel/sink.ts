@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { domainCodec } from '../../../pipeline/avro.js';
+import { decodeDomainValue, prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
 import type { Bus, Consumer, IncomingMessage, OutgoingRecord, Producer } from '../../../pipeline/bus/types.js';
 import type { TopicsConfig } from '../../../pipeline/config/types.js';
 import { deadLetterRecord } from '../../../pipeline/dlq.js';
@@ -216,6 +216,8 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
   let handling: Promise<void> = Promise.resolve();
   const handle = async (messages: IncomingMessage[]): Promise<void> => {
     if (stopping) return;
+    // the writer schemas of wire-format values, once per registry id: decoding below is then synchronous
+    if (!(await persist('fetching writer schemas from the schema registry', () => prepareDomainValues(messages)))) return;
     const letters: OutgoingRecord[] = [];
     const lettered: IncomingMessage[] = [];
     const sealed: Batch[] = [];
@@ -234,7 +236,7 @@ export async function startApelSink(options: ApelSinkOptions): Promise<ApelSink>
       let text: string;
       let version: number | undefined;
       try {
-        const record = domainCodec(logical).decode(message.value);
+        const record = decodeDomainValue(logical, { value: message.value, headers: message.headers }, `${message.topic}/${message.partition} offset ${message.offset}`);
         version = typeof record.measurement_time === 'number' ? record.measurement_time : undefined;
         const rendered = renderRecord(type, record, renderOptions);
         if (!batcher.fits(type.type, rendered.text.length)) throw new TallyError('RECORD_UNRENDERABLE', `the rendered record is ${rendered.text.length} bytes: alone it is over maxMessageBytes (${config.maxMessageBytes})`);

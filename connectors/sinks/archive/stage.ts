@@ -3,6 +3,7 @@ import type { Bus, Consumer, IncomingMessage, Producer } from '../../../pipeline
 import type { TopicsConfig } from '../../../pipeline/config/types.js';
 import { isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
+import { prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
 import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
 import { deadLetterTopic, ensureTopics } from '../../../pipeline/topics.js';
 import { CommitGate } from './commit-gate.js';
@@ -121,6 +122,8 @@ export async function startArchive(options: ArchiveStageOptions): Promise<Runnin
 
   const handle = (messages: IncomingMessage[]): Promise<ReadonlySet<IncomingMessage>> =>
     exclusive(async () => {
+      // the writer schemas of wire-format values, once per registry id (an unreachable registry fails the batch, which the stage retries)
+      await prepareDomainValues(messages);
       const now = Date.now();
       const newest = Math.max(...messages.map((m) => m.generation));
       if (newest > generation) {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from '../../../pipeline/bus/types.js';
 import { domainCodec, type DomainCodec } from '../../../pipeline/avro.js';
-import { TallyError } from '../../../pipeline/errors.js';
+import { decodeDomainValue } from '../../../pipeline/registry/domain-values.js';
 
 /** One domain record as Elasticsearch will store it. */
 export interface IndexableDocument {
@@ -13,20 +13,14 @@ export interface IndexableDocument {
 }
 
 /**
- * Decode an Avro domain value with the sink's own schema. A value whose header names another schema
- * fingerprint was written with a schema this sink does not have: decoding it anyway could misread
- * fields silently, so it is refused (to the dead-letter topic, from where it can be replayed once the
- * sink knows that schema).
+ * Decode a domain value into the sink's own schema: the Confluent wire format by its registry id,
+ * with Avro schema resolution (the batch's ids fetched beforehand by prepareDomainValues), or bare
+ * Avro whose fingerprint header must be the sink's own (decoding another could misread fields
+ * silently, so it is refused to the dead-letter topic, to be replayed once the sink knows it).
  */
 export function avroDocument(topic: string, timeField: string, message: Pick<IncomingMessage, 'headers'> & { value: Buffer }): IndexableDocument {
   const codec = domainCodec(topic);
-  const written = message.headers['tally-schema-fingerprint']?.toString('utf8');
-  if (written !== undefined && written !== codec.fingerprint) {
-    throw new TallyError('RECORD_UNPARSABLE', `value was written with schema fingerprint ${written}; this sink reads ${codec.schemaName} with fingerprint ${codec.fingerprint}`, {
-      details: { rule: 'schema-fingerprint' },
-    });
-  }
-  const record = codec.decode(message.value);
+  const record = decodeDomainValue(topic, message, `${topic} value`);
   const time = record[timeField];
   const id = record.id;
   return {

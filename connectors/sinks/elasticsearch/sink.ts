@@ -2,6 +2,7 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Bus, IncomingMessage, Producer } from '../../../pipeline/bus/types.js';
 import { deadLetterRecord, type DeadLetterInput } from '../../../pipeline/dlq.js';
 import { TallyError } from '../../../pipeline/errors.js';
+import { prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
 import { prepareBatch, sinkStage, type PreparedDocument } from './batch.js';
@@ -118,6 +119,8 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
   const consumerOf = new Promise<RunningStage['consumer']>((resolve) => (stageStarted = resolve));
 
   const handle = async (messages: IncomingMessage[]): Promise<ReadonlySet<IncomingMessage>> => {
+    // the writer schemas of wire-format values, once per registry id (an unreachable registry fails the batch, which the stage retries)
+    await prepareDomainValues(messages);
     const batch = prepareBatch(messages, (topic) => byTopic.get(topic), layout, options.indexPrefix);
     const slots = new Set(batch.documents.map((d) => `${d.index}\u0000${d.id}`));
     // an id an earlier batch is still writing waits for it: two writes of one _id never race
