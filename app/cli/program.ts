@@ -27,6 +27,7 @@ const commands: readonly [string, () => Promise<Command>][] = [
   ['format', async () => (await import('./commands/format.js')).formatCommand()],
   ['expand', async () => (await import('./commands/format.js')).expandCommand()],
   ['dlq', async () => (await import('./commands/dlq.js')).dlqCommand()],
+  ['schemas', async () => (await import('./commands/schemas.js')).schemasCommand()],
   ['bench', async () => (await import('./commands/bench.js')).benchCommand()],
 ];
 

@@ -78,6 +78,20 @@ export class RegistryClient {
     }
   }
 
+  /** Every schema registered under the subject, oldest first (none when the subject does not exist). */
+  async versions(subject: string): Promise<string[]> {
+    let numbers: number[];
+    try {
+      numbers = await this.request<number[]>('GET', `subjects/${encodeURIComponent(subject)}/versions`, subject);
+    } catch (error) {
+      if (error instanceof TallyError && error.code === 'REGISTRY_NOT_FOUND') return [];
+      throw error;
+    }
+    const schemas: string[] = [];
+    for (const version of [...numbers].sort((a, b) => a - b)) schemas.push((await this.request<{ schema: string }>('GET', `subjects/${encodeURIComponent(subject)}/versions/${version}`, subject)).schema);
+    return schemas;
+  }
+
   async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
     await this.request('PUT', `config/${encodeURIComponent(subject)}`, subject, { compatibility: level });
   }
