@@ -79,9 +79,10 @@ function testFiles(dir) {
 const files = testFiles('dist/test');
 say(`running ${files.length} test files`);
 const tap = path.join(mkdtempSync(path.join(tmpdir(), 'tally-test-')), 'results.tap');
+// a file's whole run is bounded too: 45 min, for the short fault suite's worlds on a busy machine (its own test says 1 h)
 const runner = spawn(
   process.execPath,
-  ['--test', '--test-concurrency=1', '--test-timeout=900000', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+  ['--test', '--test-concurrency=1', '--test-timeout=2700000', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
   { env, stdio: 'inherit' },
 );
 const code = await new Promise((resolve) => runner.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));

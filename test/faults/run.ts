@@ -17,8 +17,9 @@ export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise
   const only = env.TALLY_FAULT_ONLY ? env.TALLY_FAULT_ONLY.split(',').map((id) => faultById(id.trim())) : [...faults, ...(env.TALLY_FAULT_CLUSTER === '0' ? [] : clusterFaultList)];
   const spec = (env.TALLY_FAULT_WORLDS ?? '*').split('|').map((w) => w.split(',').map((id) => id.trim()).filter(Boolean));
   const named = new Set(spec.flat().filter((id) => id !== '*'));
-  // a world's Kafka and Elasticsearch are one node each or clusters: the faults of a cluster get worlds of their own
-  const shape = (f: Fault): string => `${f.kafkaBrokers ?? 1}/${f.esNodes ?? 1}`;
+  // a world's Kafka and Elasticsearch are one node each or clusters: the faults of a cluster get worlds
+  // of their own, one per client backend for a Kafka cluster (side by side: most of a trial is waiting)
+  const shape = (f: Fault): string => `${f.kafkaBrokers ?? 1}/${f.esNodes ?? 1}/${(f.kafkaBrokers ?? 1) > 1 ? (f.backend ?? 'kafkajs') : ''}`;
   const worlds = spec
     .map((ids) => only.filter((f) => ids.includes(f.id) || (ids.includes('*') && !named.has(f.id))))
     .flatMap((w) => [...new Set(w.map(shape))].map((s) => w.filter((f) => shape(f) === s)))
