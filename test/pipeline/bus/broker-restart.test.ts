@@ -65,14 +65,19 @@ for (const backend of backends) {
         }
       })();
 
+      let fedBeforeOutage = 0;
+      let fedAtRestart = 0;
       const busy = [busyCore(), busyCore()];
       try {
         await eventually('the stage handles input', 60_000, () => (handled > 0 ? true : undefined));
+        fedBeforeOutage = fed.length;
         await broker.stop('SIGKILL');
         await sleep(outageMs);
         await broker.start();
+        fedAtRestart = fed.length;
         const handledAtRestart = handled;
         await eventually('the stage handles input again after the restart', 180_000, () => (handled > handledAtRestart ? true : undefined));
+        await eventually('input fed after the restart', 180_000, () => (fed.length > fedAtRestart ? true : undefined));
       } finally {
         for (const b of busy) b.stop();
       }
@@ -94,7 +99,8 @@ for (const backend of backends) {
       await readTopicToEnd(bus, output, (m) => void seen.add(m.key?.toString('utf8') ?? ''));
       const missing = fed.filter((key) => !seen.has(key));
       assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${fed.length} inputs never reached the output topic`);
-      assert.ok(fed.length > 200, `input flowed before and after the outage (${fed.length})`);
+      // on a busy machine the feeder is slow: what matters is that input flowed on both sides of the outage
+      assert.ok(fedBeforeOutage > 0 && fed.length > fedAtRestart, `input flowed before (${fedBeforeOutage}) and after the outage (${fed.length - fedAtRestart} after the restart)`);
       await stage.stop();
       await outputs.close();
     });
