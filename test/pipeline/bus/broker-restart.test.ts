@@ -46,63 +46,69 @@ for (const backend of backends) {
         },
       });
 
+      // the stage and the clients end even when an assertion fails: an rdkafka client left open keeps the test file alive
       const feeder = await bus.producer({ retries: 1, timeoutMs: 5000 });
-      const fed: string[] = [];
       let feeding = true;
-      const feeding$ = (async () => {
-        for (let batch = 0; feeding; batch += 1) {
-          const records = Array.from({ length: 20 }, (_, i) => ({ topic: input, key: `k-${batch}-${i}`, value: `v-${batch}-${i}` }));
-          for (;;) {
-            try {
-              await feeder.send(records);
-              break;
-            } catch {
-              await sleep(500);
+      try {
+        const fed: string[] = [];
+        const feeding$ = (async () => {
+          for (let batch = 0; feeding; batch += 1) {
+            const records = Array.from({ length: 20 }, (_, i) => ({ topic: input, key: `k-${batch}-${i}`, value: `v-${batch}-${i}` }));
+            let sent = false;
+            while (!sent && feeding) {
+              try {
+                await feeder.send(records);
+                sent = true;
+              } catch {
+                await sleep(500);
+              }
             }
+            if (sent) fed.push(...records.map((r) => r.key));
+            await sleep(100);
           }
-          fed.push(...records.map((r) => r.key));
-          await sleep(100);
+        })();
+
+        let fedBeforeOutage = 0;
+        let fedAtRestart = 0;
+        const busy = [busyCore(), busyCore()];
+        try {
+          await eventually('the stage handles input', 60_000, () => (handled > 0 ? true : undefined));
+          fedBeforeOutage = fed.length;
+          await broker.stop('SIGKILL');
+          await sleep(outageMs);
+          await broker.start();
+          fedAtRestart = fed.length;
+          const handledAtRestart = handled;
+          await eventually('the stage handles input again after the restart', 180_000, () => (handled > handledAtRestart ? true : undefined));
+          await eventually('input fed after the restart', 180_000, () => (fed.length > fedAtRestart ? true : undefined));
+        } finally {
+          for (const b of busy) b.stop();
         }
-      })();
+        await sleep(2000);
+        feeding = false;
+        await feeding$;
 
-      let fedBeforeOutage = 0;
-      let fedAtRestart = 0;
-      const busy = [busyCore(), busyCore()];
-      try {
-        await eventually('the stage handles input', 60_000, () => (handled > 0 ? true : undefined));
-        fedBeforeOutage = fed.length;
-        await broker.stop('SIGKILL');
-        await sleep(outageMs);
-        await broker.start();
-        fedAtRestart = fed.length;
-        const handledAtRestart = handled;
-        await eventually('the stage handles input again after the restart', 180_000, () => (handled > handledAtRestart ? true : undefined));
-        await eventually('input fed after the restart', 180_000, () => (fed.length > fedAtRestart ? true : undefined));
+        const check = await bus.admin();
+        try {
+          await eventually('the group committed every input', 180_000, async () => {
+            const offsets = await check.groupOffsets(groupId, input);
+            return offsets.every((o) => o.lag === 0) ? true : undefined;
+          });
+        } finally {
+          await check.close();
+        }
+        const seen = new Set<string>();
+        await readTopicToEnd(bus, output, (m) => void seen.add(m.key?.toString('utf8') ?? ''));
+        const missing = fed.filter((key) => !seen.has(key));
+        assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${fed.length} inputs never reached the output topic`);
+        // on a busy machine the feeder is slow: what matters is that input flowed on both sides of the outage
+        assert.ok(fedBeforeOutage > 0 && fed.length > fedAtRestart, `input flowed before (${fedBeforeOutage}) and after the outage (${fed.length - fedAtRestart} after the restart)`);
       } finally {
-        for (const b of busy) b.stop();
+        feeding = false;
+        await feeder.close().catch(() => undefined);
+        await stage.stop().catch(() => undefined);
+        await outputs.close().catch(() => undefined);
       }
-      await sleep(2000);
-      feeding = false;
-      await feeding$;
-      await feeder.close();
-
-      const check = await bus.admin();
-      try {
-        await eventually('the group committed every input', 180_000, async () => {
-          const offsets = await check.groupOffsets(groupId, input);
-          return offsets.every((o) => o.lag === 0) ? true : undefined;
-        });
-      } finally {
-        await check.close();
-      }
-      const seen = new Set<string>();
-      await readTopicToEnd(bus, output, (m) => void seen.add(m.key?.toString('utf8') ?? ''));
-      const missing = fed.filter((key) => !seen.has(key));
-      assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${fed.length} inputs never reached the output topic`);
-      // on a busy machine the feeder is slow: what matters is that input flowed on both sides of the outage
-      assert.ok(fedBeforeOutage > 0 && fed.length > fedAtRestart, `input flowed before (${fedBeforeOutage}) and after the outage (${fed.length - fedAtRestart} after the restart)`);
-      await stage.stop();
-      await outputs.close();
     });
   });
 }
