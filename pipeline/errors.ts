@@ -6,7 +6,7 @@
 export const errorCodes = {
   CONFIG_INVALID: 'the configuration file or an override breaks the configuration schema',
   CONFIG_UNREADABLE: 'the configuration file cannot be read or is not YAML',
-  SERVICE_ARTIFACT: 'a Kafka or Elasticsearch artifact could not be downloaded or unpacked',
+  SERVICE_ARTIFACT: 'a Kafka, Elasticsearch or Schema Registry artifact could not be downloaded or unpacked',
   SERVICE_START: 'a local service did not become ready',
   SERVICE_JAVA: 'no suitable Java runtime was found',
   KAFKA_RETRIABLE: 'Kafka did not acknowledge in time or is unreachable; retrying may succeed',

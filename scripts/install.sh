@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Tally needs on a fresh Debian machine, idempotently:
 # Debian packages (JDK 17, Maven, unzip, a C++ toolchain for node-rdkafka), npm packages,
-# the TypeScript build, and the Kafka/Elasticsearch artifacts from Maven Central.
+# the TypeScript build, and the Kafka/Elasticsearch/Apicurio Registry artifacts from Maven Central.
+# The Schema Registry (Apicurio) needs Java 21+: installed where Debian packages it, otherwise said.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -19,6 +20,19 @@ command -v make >/dev/null 2>&1 || need_debs+=(make)
 command -v g++ >/dev/null 2>&1 || need_debs+=(g++)
 command -v python3 >/dev/null 2>&1 || need_debs+=(python3)
 command -v runuser >/dev/null 2>&1 || need_debs+=(util-linux)
+
+# Java 21+ for the Schema Registry, wherever pipeline/services/java.ts looks for one
+java21=""
+for home in "${TALLY_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/* /opt/java/* /usr/local/lib/jvm/* "${HOME:-/nonexistent}"/.sdkman/candidates/java/*; do
+  [[ -n "$home" && -x "$home/bin/java" ]] || continue
+  major="$("$home/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+  if [[ -n "$major" && "$major" -ge 21 ]]; then java21="$home"; break; fi
+done
+if [[ -z "$java21" ]]; then
+  if apt-cache show openjdk-21-jdk-headless >/dev/null 2>&1; then need_debs+=(openjdk-21-jdk-headless)
+  else say "no Java 21+ found and this Debian has no openjdk-21 package: the Schema Registry (tally services start registry) will not start until you install one, e.g. Eclipse Temurin (temurin-21-jdk from https://packages.adoptium.net/artifactory/deb, or a tarball from https://adoptium.net under /opt/java), or set TALLY_JAVA_HOME"
+  fi
+fi
 if ((${#need_debs[@]})); then
   sudo=""
   if [[ "$(id -u)" != 0 ]]; then
@@ -43,6 +57,6 @@ fi
 say "building TypeScript"
 ./node_modules/.bin/tsc -p tsconfig.json
 
-say "fetching Kafka and Elasticsearch from Maven Central (once; cached in .tally/cache)"
+say "fetching Kafka, Elasticsearch and Apicurio Registry from Maven Central (once; cached in .tally/cache)"
 node dist/app/cli/main.js services fetch --log-level warn >&2
 say "ready"

@@ -21,11 +21,13 @@ function localKafkaProblems(config: TallyConfig): string[] {
   return problems;
 }
 
-/** Every node of the local Kafka and Elasticsearch on ports of its own. */
+/** Every node of the local Kafka and Elasticsearch, and the local registry, on ports of its own. */
 function localPortProblems(config: TallyConfig): string[] {
-  const { kafka, elasticsearch: es } = config.services;
+  const { kafka, elasticsearch: es, registry } = config.services;
   const problems: string[] = [];
   const ports: [number | undefined, string][] = [
+    [registry.port, 'services.registry.port'],
+    [registry.managementPort, 'services.registry.managementPort'],
     ...esNodes(es).flatMap((node): [number, string][] => [
       [node.httpPort, `services.elasticsearch.httpPort (node ${node.nodeId}: httpPort + ${node.httpPort - es.httpPort})`],
       [node.transportPort, `services.elasticsearch.transportPort (node ${node.nodeId}: transportPort + ${node.transportPort - es.transportPort})`],
@@ -40,7 +42,7 @@ function localPortProblems(config: TallyConfig): string[] {
     if (port === undefined) continue;
     const other = taken.get(port);
     if (port > 65535) problems.push(`${key}: port ${port} is above 65535; lower the base port or the node count (rule: port range)`);
-    else if (other) problems.push(`${key}: port ${port} is also ${other}; node n of a service uses its base ports + 2(n-1), so choose bases whose ranges do not meet (rule: distinct ports)`);
+    else if (other) problems.push(`${key}: port ${port} is also ${other}; every local service needs ports of its own, and node n of Kafka or Elasticsearch uses its base ports + 2(n-1), so choose bases whose ranges do not meet (rule: distinct ports)`);
     else taken.set(port, key);
   }
   return problems;

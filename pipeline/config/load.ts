@@ -6,6 +6,7 @@ import { TallyError } from '../errors.js';
 import { projectRoot } from '../paths.js';
 import { localElasticsearchUrl } from '../services/elasticsearch-topology.js';
 import { localBootstrap } from '../services/kafka-topology.js';
+import { localRegistryUrl } from '../services/registry-topology.js';
 import { crossKeyProblems } from './cross-rules.js';
 import { describeSchemaError } from './schema-errors.js';
 import type { TallyConfig } from './types.js';
@@ -36,6 +37,7 @@ export function validateConfig(raw: Record<string, unknown>, origin: string): Ta
   const candidate = structuredClone(raw);
   const kafkaGiven = (raw.kafka as Record<string, unknown> | undefined)?.brokers !== undefined;
   const esGiven = (raw.elasticsearch as Record<string, unknown> | undefined)?.url !== undefined;
+  const registryGiven = (raw.registry as Record<string, unknown> | undefined)?.url !== undefined;
   if (!validate(candidate)) {
     const reasons = (validate.errors ?? []).map((e) => describeSchemaError(e));
     throw new TallyError('CONFIG_INVALID', `configuration from ${origin} is invalid:\n  - ${reasons.join('\n  - ')}`, {
@@ -50,6 +52,7 @@ export function validateConfig(raw: Record<string, unknown>, origin: string): Ta
   // endpoints not given follow the local services' ports (every node of a local Kafka cluster)
   if (!kafkaGiven) config.kafka.brokers = localBootstrap(config.services.kafka);
   if (!esGiven) config.elasticsearch.url = localElasticsearchUrl(config.services.elasticsearch);
+  if (!registryGiven) config.registry.url = localRegistryUrl(config.services.registry);
   return config;
 }
 

@@ -32,6 +32,30 @@ export interface ElasticsearchConfig {
   requestTimeoutMs: number;
 }
 
+/** The client side of a Confluent-compatible Schema Registry (Confluent's, Apicurio's ccompat API, Karapace). */
+export interface RegistryConfig {
+  /** base URL of the Confluent API: `<url>/subjects` lists the subjects */
+  url: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  caFile?: string;
+  requestTimeoutMs: number;
+}
+
+/** The Confluent compatibility levels a registry enforces when a new schema version is registered. */
+export type CompatibilityLevel = 'NONE' | 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE';
+
+/** The local Schema Registry of `tally services`: Apicurio Registry storing its schemas in the local Kafka. */
+export interface LocalRegistryConfig {
+  version: string;
+  port: number;
+  managementPort: number;
+  heap: string;
+  startTimeoutMs: number;
+  compatibility: CompatibilityLevel;
+}
+
 /**
  * The local Kafka of `tally services`. brokers, replicationFactor and minInsyncReplicas are optional
  * here because callers that build a one-broker config by hand may leave them out; after loading,
@@ -52,6 +76,7 @@ export interface ServicesConfig {
   dir: string;
   kafka: LocalKafkaConfig;
   elasticsearch: { version: string; httpPort: number; transportPort: number; heap: string; user: string; startTimeoutMs: number; nodes?: number };
+  registry: LocalRegistryConfig;
 }
 
 export interface HttpConfig {
@@ -107,6 +132,7 @@ export interface OpsConfig {
 export interface TallyConfig {
   kafka: KafkaConfig;
   elasticsearch: ElasticsearchConfig;
+  registry: RegistryConfig;
   services: ServicesConfig;
   log: { level: string; pretty?: boolean };
   shutdown: { drainTimeoutMs: number };

@@ -59,3 +59,19 @@ export async function elasticsearchHome(cacheDir: string, version: string): Prom
   });
   return path.join(dir, `elasticsearch-${version}`);
 }
+
+/** The unpacked Apicurio Registry distribution for a version (the folder holding quarkus-run.jar). */
+export async function apicurioHome(cacheDir: string, version: string): Promise<string> {
+  return materialise(path.join(cacheDir, `apicurio-registry-${version}`), async (tmp) => {
+    await maven([`${dependencyPlugin}:copy`, `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`, `-DoutputDirectory=${tmp}`], `Apicurio Registry ${version}`);
+    const archive = readdirSync(tmp).find((name) => name.endsWith('.tar.gz'));
+    if (!archive) throw new TallyError('SERVICE_ARTIFACT', `Maven returned no tar.gz for Apicurio Registry ${version}`);
+    try {
+      await run('tar', ['-xzf', path.join(tmp, archive), '-C', tmp]);
+    } catch (error) {
+      throw new TallyError('SERVICE_ARTIFACT', `could not unpack ${archive}: ${(error as Error).message}`, { cause: error });
+    }
+    rmSync(path.join(tmp, archive));
+    if (!existsSync(path.join(tmp, 'quarkus-run.jar'))) throw new TallyError('SERVICE_ARTIFACT', `${archive} holds no quarkus-run.jar; is ${version} an Apicurio Registry 3 release?`);
+  });
+}

@@ -69,9 +69,28 @@ export interface ElasticsearchState extends OwnedProcess {
   nodes?: ElasticsearchNodeState[];
 }
 
+/** The local Schema Registry: one Apicurio JVM whose data lives in the local Kafka's topics. */
+export interface RegistryState extends OwnedProcess {
+  version: string;
+  /** the Confluent API base URL */
+  url: string;
+  port: number;
+  managementPort: number;
+  home: string;
+  /** run/registry: its log and temporary files (the schemas are in Kafka) */
+  dir: string;
+  logFile: string;
+  /** the Kafka it stores its schemas in, and the journal topic there */
+  bootstrap: string;
+  journalTopic: string;
+  compatibility: string;
+  startedAt: string;
+}
+
 export interface ServicesState {
   kafka?: KafkaState;
   elasticsearch?: ElasticsearchState;
+  registry?: RegistryState;
 }
 
 export function readState(file: string): ServicesState {
