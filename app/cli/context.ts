@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../pipeline/config/load.js';
 import type { TallyConfig } from '../../pipeline/config/types.js';
 import { createLogger, type Logger } from '../../pipeline/log.js';
+import { useConfiguredRegistry } from '../../pipeline/registry/in-use.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -29,6 +30,8 @@ export function contextFrom(command: Command): CommandContext {
   if (options.opsPort) sets.push(`ops.port=${options.opsPort}`);
   const config = loadConfig({ ...(options.config ? { file: options.config } : process.env.TALLY_CONFIG ? { file: process.env.TALLY_CONFIG } : {}), sets });
   const log = createLogger(config.log.level, config.log.pretty === undefined ? {} : { pretty: config.log.pretty });
+  // domain values in the Confluent wire format through the schema registry, or bare Avro without one
+  useConfiguredRegistry(config);
   return { config, log };
 }
 

@@ -38,6 +38,8 @@ export interface KindCounters {
 
 export interface TransformStage extends RunningStage {
   stats(): Record<string, KindCounters>;
+  /** the schema registry subject of each domain topic this transform writes, with its schema id (empty without a registry) */
+  subjects: ReadonlyMap<string, number>;
 }
 
 interface KindState {
@@ -64,8 +66,10 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   const logical = options.kinds.flatMap((kind) => [rawTopic(kind), deadLetterTopic(kind), ...(states.get(kind)?.normaliser.topics ?? [])]);
   await ensureTopics(bus, options.topics, logical);
   const domainTopics = [...new Set([...states.values()].flatMap((state) => state.normaliser.topics))];
-  const subjects = await registerDomainSchemas(domainTopics.map((topic) => ({ logical: topic, physical: bus.topic(topic) })));
-  if (subjects.size > 0) log.info({ registry: registryInUseUrl(), subjects: Object.fromEntries([...subjects].map(([topic, id]) => [valueSubject(topic), id])) }, `domain values in the Confluent wire format; subjects registered in ${registryInUseUrl()}: ${[...subjects].map(([topic, id]) => `${valueSubject(topic)} (id ${id})`).join(', ')}`);
+  const ids = await registerDomainSchemas(domainTopics.map((topic) => ({ logical: topic, physical: bus.topic(topic) })));
+  const subjects = new Map([...ids].map(([topic, id]) => [valueSubject(topic), id]));
+  if (subjects.size > 0) log.info({ registry: registryInUseUrl(), subjects: Object.fromEntries(subjects) }, `domain values in the Confluent wire format; subjects registered in ${registryInUseUrl()}: ${[...subjects].map(([subject, id]) => `${subject} (id ${id})`).join(', ')}`);
+  else log.info('no schema registry: domain values are bare Avro with the tally-schema-fingerprint header');
   const producer: Producer = await bus.producer();
   let stopping = false;
   let generation = -1;
@@ -186,6 +190,7 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   const running = stage;
   return {
     consumer: running.consumer,
+    subjects,
     stats: () => Object.fromEntries([...states].map(([kind, s]) => [kind, { ...s.counters }])),
     async stop() {
       stopping = true;

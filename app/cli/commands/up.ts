@@ -21,6 +21,7 @@ import { sampleRequestId, sampleWeek, sendAuditSamples } from '../../up/audit.js
 import { apelOutgoingDir, describeOutgoing, sendCloudSamples } from '../../up/cloud.js';
 import type { SourceSummary, UpContext } from '../../up/context.js';
 import { deadLettersSince, endOffsets, waitCaughtUp } from '../../up/progress.js';
+import { registryInUseUrl } from '../../../pipeline/registry/domain-values.js';
 import { contextFrom } from '../context.js';
 
 interface SamplePath {
@@ -47,7 +48,7 @@ export function upCommand(): Command {
       if (command.optsWithGlobals<{ logLevel?: string }>().logLevel === undefined) command.parent?.setOptionValue('logLevel', 'error');
       const { config, log } = contextFrom(command);
       const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-      out('tally up: starting local services (the first run downloads Kafka and Elasticsearch from Maven Central)…');
+      out('tally up: starting local services (the first run downloads Kafka, Elasticsearch and the Schema Registry from Maven Central)…');
       const started = Date.now();
       for (const s of await startServices(config)) out(`  ${s.name.padEnd(14)} ${s.up ? 'up' : 'DOWN'} at ${s.endpoint}${s.version ? ` (version ${s.version})` : ''}${s.reused ? ', reused' : ''}`);
       out(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -64,6 +65,9 @@ export function upCommand(): Command {
       const admin = await bus.admin();
       const dlqStart = new Map(await Promise.all(kinds.map(async (k) => [k, await endOffsets(admin, bus.topic(deadLetterTopic(k)))] as const)));
       const transform = await startTransform({ bus, log, groupId: config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages });
+      const registryUrl = registryInUseUrl();
+      if (registryUrl) out(`  schemas        ${[...transform.subjects].map(([subject, id]) => `${subject} (id ${id})`).join(', ')} in the schema registry ${registryUrl} (Confluent wire format)`);
+      else out('  schemas        no schema registry (an external Kafka without registry.url): domain values are bare Avro with the tally-schema-fingerprint header');
       const esSettings = config.sinks.elasticsearch;
       const esSink = await startElasticsearchSink({ bus, client, log, groupId: esSettings.groupId, indexPrefix: prefix, topics: esTopics, layout: install.layout, concurrency: esSettings.concurrency, flushBytes: esSettings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs });
       const workDir = path.resolve(projectRoot, config.services.dir, 'up');
