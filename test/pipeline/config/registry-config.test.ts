@@ -10,22 +10,10 @@ import { javaInstallHint } from '../../../pipeline/services/java.js';
 import { registryJavaVersion, registrySettings } from '../../../pipeline/services/registry.js';
 import { registryTopics } from '../../../pipeline/services/registry-topology.js';
 import { freePort } from '../../support/world.js';
-
-const load = (...sets: string[]) => loadConfig({ env: {}, sets });
-
-function rejected(sets: string[]): TallyError {
-  try {
-    load(...sets);
-  } catch (error) {
-    assert.ok(error instanceof TallyError, `expected a TallyError, got ${String(error)}`);
-    assert.equal(error.code, 'CONFIG_INVALID');
-    return error;
-  }
-  assert.fail(`expected ${sets.join(' ')} to be rejected`);
-}
+import { loadWith, rejectedConfig } from '../../support/config-rules.js';
 
 test('by default the local registry: Apicurio 3.3.3 on 19081 (management 19082), FULL_TRANSITIVE, and registry.url is its Confluent API', () => {
-  const config = load();
+  const config = loadWith();
   assert.deepEqual(config.services.registry, { version: '3.3.3', port: 19081, managementPort: 19082, heap: '256m', startTimeoutMs: 180_000, compatibility: 'FULL_TRANSITIVE' });
   assert.equal(config.registry.url, 'http://127.0.0.1:19081/apis/ccompat/v7');
   assert.equal(config.registry.requestTimeoutMs, 10_000);
@@ -34,11 +22,11 @@ test('by default the local registry: Apicurio 3.3.3 on 19081 (management 19082),
 });
 
 test('registry.url follows services.registry.port unless given; a given URL is an external registry', () => {
-  const moved = load('services.registry.port=29081');
+  const moved = loadWith('services.registry.port=29081');
   assert.equal(moved.registry.url, 'http://127.0.0.1:29081/apis/ccompat/v7');
   assert.equal(isLocal(moved, 'registry'), true);
-  assert.equal(isLocal(load('registry.url=http://127.0.0.1:19081/apis/ccompat/v7/'), 'registry'), true, 'a trailing slash is the same URL');
-  const external = load('registry.url=https://registry.example.org:8081', 'registry.username=tally', 'registry.passwordFile=/run/secrets/registry', 'registry.caFile=/etc/tally/ca.pem');
+  assert.equal(isLocal(loadWith('registry.url=http://127.0.0.1:19081/apis/ccompat/v7/'), 'registry'), true, 'a trailing slash is the same URL');
+  const external = loadWith('registry.url=https://registry.example.org:8081', 'registry.username=tally', 'registry.passwordFile=/run/secrets/registry', 'registry.caFile=/etc/tally/ca.pem');
   assert.equal(isLocal(external, 'registry'), false);
   assert.deepEqual(
     { ...external.registry },
@@ -55,17 +43,17 @@ test('the environment sets the registry like any other section', () => {
 });
 
 test('impossible registry settings are CONFIG_INVALID naming the key', () => {
-  assert.match(rejected(['registry.url=sr.example.org:8081']).message, /registry\.url: /);
-  assert.match(rejected(['registry.url=http://a:8081,http://b:8081']).message, /registry\.url: /);
-  assert.match(rejected(['services.registry.compatibility=STRICT']).message, /services\.registry\.compatibility: must be one of .*FULL_TRANSITIVE/);
-  assert.match(rejected(['services.registry.managementPort=19081']).message, /services\.registry\.managementPort: port 19081 is also services\.registry\.port/);
-  assert.match(rejected(['services.registry.port=19092']).message, /services\.kafka\.port \(node 1: port \+ 0\): port 19092 is also services\.registry\.port/);
-  assert.match(rejected(['services.registry.managementPort=19202', 'services.elasticsearch.nodes=2']).message, /services\.elasticsearch\.httpPort \(node 2: httpPort \+ 2\): port 19202 is also services\.registry\.managementPort/);
-  assert.match(rejected(['services.registry.heap=lots']).message, /services\.registry\.heap: .*\(rule: pattern\)/);
+  assert.match(rejectedConfig(['registry.url=sr.example.org:8081']).message, /registry\.url: /);
+  assert.match(rejectedConfig(['registry.url=http://a:8081,http://b:8081']).message, /registry\.url: /);
+  assert.match(rejectedConfig(['services.registry.compatibility=STRICT']).message, /services\.registry\.compatibility: must be one of .*FULL_TRANSITIVE/);
+  assert.match(rejectedConfig(['services.registry.managementPort=19081']).message, /services\.registry\.managementPort: port 19081 is also services\.registry\.port/);
+  assert.match(rejectedConfig(['services.registry.port=19092']).message, /services\.kafka\.port \(node 1: port \+ 0\): port 19092 is also services\.registry\.port/);
+  assert.match(rejectedConfig(['services.registry.managementPort=19202', 'services.elasticsearch.nodes=2']).message, /services\.elasticsearch\.httpPort \(node 2: httpPort \+ 2\): port 19202 is also services\.registry\.managementPort/);
+  assert.match(rejectedConfig(['services.registry.heap=lots']).message, /services\.registry\.heap: .*\(rule: pattern\)/);
 });
 
 test("Apicurio's settings: loopback only, management off 9000, kafkasql in Tally's topics, the configured compatibility", () => {
-  const config = load('kafka.topicPrefix=site-a.');
+  const config = loadWith('kafka.topicPrefix=site-a.');
   const settings = registrySettings(config.services.registry, { bootstrap: '127.0.0.1:19092', topicPrefix: 'site-a.', replication: { replicationFactor: 1, minInsyncReplicas: 1 } }, '/run/registry');
   assert.equal(settings['quarkus.http.host'], '127.0.0.1');
   assert.equal(settings['quarkus.http.port'], '19081');
@@ -93,7 +81,7 @@ test('with an external Kafka the local registry cannot run: left out of a start 
   const dir = mkdtempSync(path.join(tmpdir(), 'tally-registry-external-'));
   try {
     const closed = await freePort();
-    const config = load(`services.dir=${dir}`, `kafka.brokers=["127.0.0.1:${closed}"]`, `elasticsearch.url=http://127.0.0.1:${closed}`);
+    const config = loadWith(`services.dir=${dir}`, `kafka.brokers=["127.0.0.1:${closed}"]`, `elasticsearch.url=http://127.0.0.1:${closed}`);
     assert.equal(isLocal(config, 'kafka'), false);
     assert.equal(isLocal(config, 'registry'), true);
     const statuses = await startServices(config);

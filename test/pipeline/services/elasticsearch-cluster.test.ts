@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,26 +14,14 @@ import type { TallyConfig } from '../../../pipeline/config/types.js';
 import { createEsClient } from '../../../pipeline/elasticsearch/client.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 import { killElasticsearchNode, startElasticsearchNode } from '../../../pipeline/services/elasticsearch.js';
-import { servicesStatus, startServices, stopServices, type ServiceStatus } from '../../../pipeline/services/index.js';
+import { startServices, stopServices, type ServiceStatus } from '../../../pipeline/services/index.js';
 import { servicesLayout } from '../../../pipeline/services/layout.js';
 import { readState, writeState, type ElasticsearchState } from '../../../pipeline/services/state.js';
 import { eventually, freePortRun, infraMode, uniqueName } from '../../support/world.js';
+import { processesMentioning } from '../../support/processes.js';
 
 const run = promisify(execFile);
 const tally = path.join(projectRoot, 'bin/tally');
-
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /**
  * A two-node local Elasticsearch of its own (temporary folder, free ports): the cluster forms,

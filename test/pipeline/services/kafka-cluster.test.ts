@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,23 +18,10 @@ import { servicesLayout } from '../../../pipeline/services/layout.js';
 import { readState, writeState, type KafkaState } from '../../../pipeline/services/state.js';
 import { ensureTopics } from '../../../pipeline/topics.js';
 import { backends, eventually, freePortRun, infraMode, testLog, uniqueName } from '../../support/world.js';
+import { processesMentioning } from '../../support/processes.js';
 
 const run = promisify(execFile);
 const tally = path.join(projectRoot, 'bin/tally');
-
-/** Processes whose command line mentions `text` (the cluster's folder): none may outlive the suite. */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /**
  * A three-broker local Kafka of its own (temporary folder, free ports): quorum and readiness,

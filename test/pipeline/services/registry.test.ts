@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,24 +14,11 @@ import { servicesLayout } from '../../../pipeline/services/layout.js';
 import { registryTopics } from '../../../pipeline/services/registry-topology.js';
 import { readState } from '../../../pipeline/services/state.js';
 import { eventually, freePortRun, infraMode } from '../../support/world.js';
+import { processesMentioning } from '../../support/processes.js';
 
 const run = promisify(execFile);
 const tally = path.join(projectRoot, 'bin/tally');
 const mediaType = 'application/vnd.schemaregistry.v1+json';
-
-/** Processes whose command line mentions `text` (the test's folder): none may outlive the suite. */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** CPU seconds (user + system) the process has used so far. */
 function cpuSeconds(pid: number): number {
