@@ -27,8 +27,10 @@ export function testBus(backend: KafkaBackendName, overrides: string[] = []): Bu
   return createBus(config.kafka, testLog);
 }
 
+/** The tests' own client waits longer than a stage's would: on a busy machine a bulk of fixtures can take over 30 s. */
 export function esClient() {
-  return createEsClient(testConfig().elasticsearch);
+  const { elasticsearch } = testConfig();
+  return createEsClient({ ...elasticsearch, requestTimeoutMs: Math.max(elasticsearch.requestTimeoutMs, 120_000) });
 }
 
 /** A name no other test (or earlier run) uses: topics, groups and indices are never shared. */

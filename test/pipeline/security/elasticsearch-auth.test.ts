@@ -26,7 +26,7 @@ interface Outcome {
  * A node of our own with security on (file realm: the integ-test build lacks analysis-common, which
  * the native realm's .security index needs); the shared node has security off and must stay so.
  */
-describe('Elasticsearch with security enabled', { timeout: 240_000 }, () => {
+describe('Elasticsearch with security enabled', { timeout: 600_000 }, () => {
   let es: SecureElasticsearch;
   const prefix = `${uniqueName('h-sec')}-`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-test-'));

@@ -101,7 +101,7 @@ function homeWithSecurityIndex(home: string, javaHome: string): { home: string; 
 }
 
 /** The file realm's user is written with the distribution's own tool before the node starts. */
-export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 120_000): Promise<SecureElasticsearch> {
+export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 300_000): Promise<SecureElasticsearch> {
   const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
   const distribution = await elasticsearchHome(servicesLayout(testConfig().services).cacheDir, secureEsVersion);
   const built = homeWithSecurityIndex(distribution, java.home);
