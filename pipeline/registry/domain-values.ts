@@ -9,7 +9,7 @@ import { wireMagic } from './wire-format.js';
  * format, each topic's schema registered under `<topic>-value`. Without one: bare Avro with the
  * `tally-schema-fingerprint` header, as Tally wrote before the registry. Readers read both: a value
  * with the fingerprint header is bare Avro (records written before an upgrade stay readable for the
- * topic's retention), any other is the wire format.
+ * topic's retention), one starting with the magic byte 0 is the wire format.
  */
 let writer: RegistryWriter | undefined;
 let reader: RegistryReader | undefined;
@@ -52,19 +52,21 @@ export async function prepareDomainValues(messages: Iterable<DomainMessage>): Pr
   await reader.prepare(framed);
 }
 
-/** The record in this build's schema of the topic; RECORD_UNPARSABLE naming `origin` and the rule broken. */
+/**
+ * The record in this build's schema of the topic; RECORD_UNPARSABLE naming `origin` and the rule
+ * broken. A value with the fingerprint header is bare Avro (its fingerprint must be this build's);
+ * one starting with the magic byte 0 is the wire format; any other is bare Avro without the header
+ * (a Tally schema starts with its non-empty string id, so bare Avro never starts with 0).
+ */
 export function decodeDomainValue(logicalTopic: string, message: DomainMessage & { value: Buffer }, origin: string): Record<string, unknown> {
   const codec = domainCodec(logicalTopic);
   const written = message.headers[fingerprintHeader]?.toString('utf8');
-  if (written !== undefined) {
-    if (written !== codec.fingerprint) {
-      throw new TallyError('RECORD_UNPARSABLE', `${origin}: value was written with schema fingerprint ${written}; this reader has ${codec.schemaName} with fingerprint ${codec.fingerprint}`, { details: { rule: 'schema-fingerprint' } });
-    }
-    return codec.decode(message.value);
+  if (written !== undefined && written !== codec.fingerprint) {
+    throw new TallyError('RECORD_UNPARSABLE', `${origin}: value was written with schema fingerprint ${written}; this reader has ${codec.schemaName} with fingerprint ${codec.fingerprint}`, { details: { rule: 'schema-fingerprint' } });
   }
+  if (written !== undefined || message.value[0] !== wireMagic) return codec.decode(message.value);
   if (!reader) {
-    const hint = message.value[0] === wireMagic ? 'it looks like the Confluent wire format: set registry.url to the schema registry it was written with' : 'it has neither the wire format nor the fingerprint header of bare Avro';
-    throw new TallyError('RECORD_UNPARSABLE', `${origin}: cannot read a ${codec.schemaName} value without a schema registry (${hint})`, { details: { rule: 'wire-format' } });
+    throw new TallyError('RECORD_UNPARSABLE', `${origin}: a ${codec.schemaName} value in the Confluent wire format (magic byte 0) cannot be read without a schema registry: set registry.url to the registry it was written with`, { details: { rule: 'wire-format' } });
   }
   return reader.decode(message.value, codec, origin);
 }
