@@ -134,7 +134,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
     // the refused request may have written the other partitions' records: resent, they are duplicates (at-least-once), never losses
     assert.deepEqual([...new Set(records.map((r) => numberOf(envelopeOf(r).message)))].sort(), [1, 2, 4, 5]);
     assert.equal(letters.length, 1);
-    assert.equal(letters[0]?.source.key, names[2]);
+    assert.equal(letters[0]?.source?.key, names[2]);
     assert.match(letters[0]?.reasons[0]?.message ?? '', /Kafka refused .* as too large/);
     assert.equal(await readFile(path.join(queue, 'rejected', names[2]?.replace('/', '-') ?? ''), 'utf8'), huge);
   });
@@ -204,7 +204,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
     const letters = (await readAll(bus, admin, dlq, 2)).map((m) => JSON.parse(m.value?.toString() ?? '{}') as DeadLetter);
     await eventually('queue emptied', 30_000, async () => ((await readdir(path.join(queue, notUtf8?.slice(0, 8) ?? ''))).length === 0 ? true : undefined));
     await source.stop();
-    const byKey = new Map(letters.map((l) => [l.source.key, l]));
+    const byKey = new Map(letters.map((l) => [l.source?.key, l]));
     const bad = byKey.get(notUtf8);
     assert.equal(bad?.reasons[0]?.code, 'RECORD_UNPARSABLE');
     assert.equal(bad?.stage, 'apel-queue');

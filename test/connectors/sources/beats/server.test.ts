@@ -139,7 +139,7 @@ describe('tally beats: connections, dead letters, shutdown (kafkajs)', { timeout
       assert.equal((await topicCount(admin, raw)) - before, 2);
       const letters = (await readTopic(bus, dlq, 2)).map((m) => valueOf(m) as unknown as DeadLetter);
       assert.deepEqual(letters.map((l) => l.original.data).sort(), ['[1,2,3]', '{"message": broken']);
-      assert.ok(letters.every((l) => l.stage === 'beats' && l.reasons[0]?.code === 'RECORD_UNPARSABLE' && /over beats/.test(String(l.source.origin))));
+      assert.ok(letters.every((l) => l.stage === 'beats' && l.reasons[0]?.code === 'RECORD_UNPARSABLE' && /over beats/.test(String(l.source?.origin))));
       assert.equal(server.stats().rejected, 2);
       client.close();
     } finally {
