@@ -6,7 +6,9 @@ import { startFileTail, type FileTail } from '../../../../connectors/sources/fil
 import type { DeadLetter } from '../../../../pipeline/dlq.js';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { backends, eventually, testLog } from '../../../support/world.js';
-import { accountingLine, appendLines, envelopeOf, isolatedBus, numbersByFile, quick, range, readAll, tempDir, topicCount, waitForCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount, waitForCount } from '../../../support/topic-records.js';
+import { accountingLine, appendLines, envelopeOf, numbersByFile, quick, range, tempDir } from './support.js';
 
 /** The file tailer against the real broker. Each test has its own topics (unique prefix) and directory. */
 for (const backend of backends) {
