@@ -8,13 +8,13 @@ import { rawTopic } from './topics.js';
 export interface StoredDeadLetter {
   partition: number;
   offset: string;
-  letter: DeadLetter & { original: DeadLetter['original'] & { truncated?: boolean } };
+  letter: DeadLetter;
 }
 
 export function readDeadLetter(message: IncomingMessage): StoredDeadLetter | undefined {
   if (!message.value) return undefined;
   try {
-    const letter = JSON.parse(message.value.toString('utf8')) as StoredDeadLetter['letter'];
+    const letter = JSON.parse(message.value.toString('utf8')) as DeadLetter;
     if (typeof letter !== 'object' || letter === null || !letter.original || !Array.isArray(letter.reasons)) return undefined;
     return { partition: message.partition, offset: message.offset, letter };
   } catch {

@@ -21,5 +21,5 @@ test('topic, key, headers and reasons', () => {
   const letter = JSON.parse(String(record.value)) as DeadLetter;
   assert.equal(letter.original.encoding, 'utf8');
   assert.equal(letter.reasons[0]?.message, 'unbalanced quote at column 3');
-  assert.equal(letter.source.origin, 'line at byte 0 of /x.log');
+  assert.equal(letter.source?.origin, 'line at byte 0 of /x.log');
 });

@@ -6,6 +6,7 @@ import type { Logger } from '../../../pipeline/log.js';
 import { prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
 import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
 import { deadLetterTopic, ensureTopics } from '../../../pipeline/topics.js';
+import { retryingBulkWriter } from '../elasticsearch/retrying-bulk-writer.js';
 import { CommitGate } from './commit-gate.js';
 import { levelNumbers, resolveArchiveConfig, type ArchiveConfig, type ArchiveConfigInput } from './config.js';
 import { archivedTopic, windowEventOf } from './event.js';
@@ -20,6 +21,8 @@ export interface ArchiveStageOptions {
   config: ArchiveConfigInput | ArchiveConfig;
   /** elasticsearch.indexPrefix: documents go to <prefix>ops-archive-YYYY.MM */
   indexPrefix: string;
+  /** how long a bulk request may take at first (elasticsearch.requestTimeoutMs); it grows while requests time out */
+  requestTimeoutMs?: number;
   /** when given, ops.logs and dlq.oslo-log are created if missing */
   topics?: TopicsConfig;
   fromBeginning?: boolean;
@@ -60,6 +63,7 @@ export async function startArchive(options: ArchiveStageOptions): Promise<Runnin
   const partitions = await partitionCount(bus, topic, log);
   const producer: Producer = await bus.producer();
   const abort = new AbortController();
+  const writer = retryingBulkWriter({ client, log, concurrency: config.concurrency, flushBytes: config.flushBytes, requestTimeoutMs: options.requestTimeoutMs ?? 30_000, maxBackoffMs: config.maxBackoffMs, signal: abort.signal });
   const writerCounters: WriterCounters = { written: 0, deadLettered: 0, retried: 0 };
   const counts = { skipped: 0, undecodable: 0 };
   let window = new ArchiveWindow<IncomingMessage>(settings);
@@ -109,7 +113,7 @@ export async function startArchive(options: ArchiveStageOptions): Promise<Runnin
       archived.push(entry);
       items.push({ message: entry.handles[0] as IncomingMessage & { value: Buffer }, id: entry.event.id, timeMs: entry.event.timeMs, associations: entry.associations, truncated: entry.truncated });
     }
-    await writeArchive(items, { client, producer, log, topic: (name) => bus.topic(name), indexPrefix: options.indexPrefix, maxTriggersPerEvent: config.maxTriggersPerEvent, tuning: { concurrency: config.concurrency, flushBytes: config.flushBytes }, maxBackoffMs: config.maxBackoffMs, signal: abort.signal }, writerCounters);
+    await writeArchive(items, { client, producer, log, topic: (name) => bus.topic(name), indexPrefix: options.indexPrefix, maxTriggersPerEvent: config.maxTriggersPerEvent, writer, maxBackoffMs: config.maxBackoffMs, signal: abort.signal }, writerCounters);
     for (const entry of archived) gate.hold(entry.event.timeMs, entry.event.id, entry.handles);
     for (const handle of gate.pass(window.releasedBelowMs)) done(handle);
     // while writes waited (Elasticsearch away), nothing was read: that is no reason to think the partitions quiet

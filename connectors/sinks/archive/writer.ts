@@ -1,13 +1,13 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { IncomingMessage, Producer } from '../../../pipeline/bus/types.js';
-import { deadLetterRecord, type DeadLetterInput, type RejectionReason } from '../../../pipeline/dlq.js';
+import type { DeadLetterInput, RejectionReason } from '../../../pipeline/dlq.js';
 import { TallyError, isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { serialiseDocument } from '../elasticsearch/avro-document.js';
 import type { PreparedDocument } from '../elasticsearch/batch.js';
-import { requestFailure } from '../elasticsearch/bulk-outcome.js';
-import { bulkPass, type BulkTuning } from '../elasticsearch/bulk-writer.js';
+import { sendDeadLetters } from '../elasticsearch/dead-letter-sender.js';
 import { monthlyIndex } from '../elasticsearch/index-name.js';
+import type { RetryingBulkWriter } from '../elasticsearch/retrying-bulk-writer.js';
 import { archiveSection, mergeArchiveSections, storedSection, type ArchiveSection } from './document.js';
 import { archiveIndex, archiveIndexBase } from './setup.js';
 import type { Association } from './window.js';
@@ -30,7 +30,8 @@ export interface ArchiveWriterOptions {
   topic: (name: string) => string;
   indexPrefix: string;
   maxTriggersPerEvent: number;
-  tuning: BulkTuning;
+  writer: RetryingBulkWriter;
+  /** for the dead letters: Kafka is retried as Elasticsearch is */
   maxBackoffMs: number;
   signal: AbortSignal;
 }
@@ -72,38 +73,23 @@ export async function writeArchive(items: readonly ArchiveItem[], options: Archi
     }
   }
 
-  let pending = [...bySlot.values()];
-  for (let attempt = 1; pending.length > 0; attempt += 1) {
-    let retry: Pending[];
-    let why: string;
-    let level: 'warn' | 'error' = 'warn';
-    try {
+  const refused = await options.writer.write({
+    items: [...bySlot.values()],
+    documents: async (pending) => {
       const stored = await storedSections(options.client, pending);
-      const documents: PreparedDocument[] = pending.map((p) => {
+      return pending.map((p): PreparedDocument => {
         const archive = mergeArchiveSections(stored.get(slotOf(p.index, p.item.id)), p.fresh, options.maxTriggersPerEvent);
         return { message: p.item.message, spec: archiveIndex, id: p.item.id, index: p.index, operation: 'index', json: serialiseDocument({ ...p.document, archive }) };
       });
-      const pass = await bulkPass(options.client, documents, options.tuning);
-      counters.written += pass.written;
-      for (const { document, reason } of pass.refused) letters.push(deadLetter((bySlot.get(slotOf(document.index, document.id)) as Pending).item, reason));
-      retry = pass.retry.map((d) => bySlot.get(slotOf(d.index, d.id)) as Pending);
-      why = pass.retryReason ?? 'no reason given';
-      if (pass.requestError && !pass.requestError.retriable) level = 'error';
-    } catch (error) {
-      const failure = isTallyError(error) ? error : requestFailure(error);
-      retry = pending;
-      why = failure.message;
-      if (!failure.retriable) level = 'error';
-    }
-    if (retry.length === 0) break;
-    if (options.signal.aborted) throw new TallyError('ES_RETRIABLE', `stopping with ${retry.length} archive documents not acknowledged by Elasticsearch; their events stay uncommitted`);
-    const backoffMs = Math.min(options.maxBackoffMs, 200 * 2 ** Math.min(attempt, 12));
-    options.log[level]({ attempt, documents: retry.length, backoffMs }, `Elasticsearch did not take ${retry.length} archive documents (${why}); writing them again, nothing committed meanwhile`);
-    counters.retried += retry.length;
-    pending = retry;
-    await abortableSleep(backoffMs, options.signal);
-  }
-  if (letters.length) await sendDeadLetters(letters, options, counters);
+    },
+    itemOf: (document) => bySlot.get(slotOf(document.index, document.id)) as Pending,
+    noun: 'archive documents',
+    counts: { written: (n) => void (counters.written += n), retried: (n) => void (counters.retried += n) },
+  });
+  for (const { item, reason } of refused) letters.push(deadLetter(item.item, reason));
+  if (letters.length === 0) return;
+  await sendDeadLetters(options.producer, options.topic, letters, 'archive documents Elasticsearch refused', options);
+  counters.deadLettered += letters.length;
 }
 
 const slotOf = (index: string, id: string): string => `${index}\u0000${id}`;
@@ -134,33 +120,4 @@ async function storedSections(client: Client, pending: readonly Pending[]): Prom
 function deadLetter(item: ArchiveItem, reason: RejectionReason): DeadLetterInput {
   const { message } = item;
   return { kind: archiveIndex.kind, stage: archiveStage, original: message.value, source: { topic: message.topic, partition: message.partition, offset: message.offset, key: item.id }, reasons: [reason] };
-}
-
-async function sendDeadLetters(letters: DeadLetterInput[], options: ArchiveWriterOptions, counters: WriterCounters): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await options.producer.send(letters.map((letter) => deadLetterRecord(options.topic, letter)));
-      counters.deadLettered += letters.length;
-      options.log.warn({ count: letters.length, reasons: [...new Set(letters.map((l) => l.reasons[0]?.rule ?? l.reasons[0]?.code))] }, `archive documents Elasticsearch refused went to ${options.topic('dlq.oslo-log')}`);
-      return;
-    } catch (error) {
-      if (options.signal.aborted) throw error;
-      const backoffMs = Math.min(options.maxBackoffMs, 200 * 2 ** Math.min(attempt, 12));
-      options.log.warn({ err: error, attempt, backoffMs }, `Kafka did not take ${letters.length} archive dead letters yet: ${messageOf(error)}`);
-      await abortableSleep(backoffMs, options.signal);
-    }
-  }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,14 +1,13 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Bus, IncomingMessage, Producer } from '../../../pipeline/bus/types.js';
-import { deadLetterRecord, type DeadLetterInput } from '../../../pipeline/dlq.js';
-import { TallyError } from '../../../pipeline/errors.js';
+import type { DeadLetterInput } from '../../../pipeline/dlq.js';
 import { prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
 import { prepareBatch, sinkStage, type PreparedDocument } from './batch.js';
-import { adaptiveTimeout } from './adaptive-timeout.js';
-import { bulkPass, type BulkTuning } from './bulk-writer.js';
+import { sendDeadLetters } from './dead-letter-sender.js';
 import { defaultLayout, type IndexLayout } from './layout.js';
+import { retryingBulkWriter } from './retrying-bulk-writer.js';
 import { deadLetterKind, type IndexedTopic } from './topics.js';
 
 export interface ElasticsearchSinkOptions {
@@ -56,13 +55,14 @@ export interface RunningElasticsearchSink extends RunningStage {
 export async function startElasticsearchSink(options: ElasticsearchSinkOptions): Promise<RunningElasticsearchSink> {
   const { bus, client, log } = options;
   const layout = options.layout ?? defaultLayout;
-  const tuning: BulkTuning = { concurrency: options.concurrency ?? 2, flushBytes: options.flushBytes ?? 5_000_000 };
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const byTopic = new Map(options.topics.map((t) => [bus.topic(t.topic), t]));
   const stats: SinkStats = { batches: 0, indexed: 0, deadLettered: 0, skipped: 0, retried: 0 };
   const stopping = new AbortController();
   const producer = await bus.producer();
-  const requestTimeout = adaptiveTimeout(options.requestTimeoutMs ?? 30_000);
+  const retry = { log, maxBackoffMs, signal: stopping.signal };
+  const writer = retryingBulkWriter({ ...retry, client, concurrency: options.concurrency ?? 2, flushBytes: options.flushBytes ?? 5_000_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+  const counts = { written: (n: number) => void (stats.indexed += n), retried: (n: number) => void (stats.retried += n) };
 
   const deadLetter = (document: PreparedDocument, reason: DeadLetterInput['reasons'][number]): DeadLetterInput => ({
     kind: deadLetterKind(document.spec, document.message.headers),
@@ -73,38 +73,8 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
   });
 
   const writeAll = async (documents: PreparedDocument[]): Promise<DeadLetterInput[]> => {
-    const letters: DeadLetterInput[] = [];
-    let pending = documents;
-    for (let attempt = 1; pending.length > 0; attempt += 1) {
-      const pass = await bulkPass(client, pending, { ...tuning, requestTimeoutMs: requestTimeout.current() });
-      requestTimeout.after(pass);
-      stats.indexed += pass.written;
-      for (const { document, reason } of pass.refused) letters.push(deadLetter(document, reason));
-      if (pass.retry.length === 0) break;
-      if (stopping.signal.aborted) throw new TallyError('ES_RETRIABLE', `stopping with ${pass.retry.length} documents not acknowledged by Elasticsearch; they stay uncommitted`);
-      const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 12));
-      const level = pass.requestError && !pass.requestError.retriable ? 'error' : 'warn';
-      log[level]({ attempt, documents: pass.retry.length, of: documents.length, backoffMs }, `Elasticsearch did not take ${pass.retry.length} documents (${pass.retryReason ?? 'no reason given'}); sending them again, nothing committed meanwhile`);
-      stats.retried += pass.retry.length;
-      pending = pass.retry;
-      await abortableSleep(backoffMs, stopping.signal);
-    }
-    return letters;
-  };
-
-  const sendLetters = async (letters: DeadLetterInput[]): Promise<void> => {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await producer.send(letters.map((letter) => deadLetterRecord(bus.topic, letter)));
-        log.warn({ count: letters.length, reasons: [...new Set(letters.map((l) => l.reasons[0]?.rule ?? l.reasons[0]?.code))] }, 'records Elasticsearch cannot index went to their dead-letter topics');
-        return;
-      } catch (error) {
-        if (stopping.signal.aborted) throw error;
-        const backoffMs = Math.min(maxBackoffMs, 200 * 2 ** Math.min(attempt, 12));
-        log.warn({ err: error, attempt, backoffMs, count: letters.length }, 'dead letters not acknowledged by Kafka yet; sending them again, nothing committed meanwhile');
-        await abortableSleep(backoffMs, stopping.signal);
-      }
-    }
+    const refused = await writer.write({ items: documents, documents: (pending) => pending, itemOf: (document) => document, noun: 'documents', counts });
+    return refused.map(({ item, reason }) => deadLetter(item, reason));
   };
 
   /**
@@ -135,7 +105,7 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
     while (writing.length >= batchesInFlight) await writing[0]?.done;
     const work = (async () => {
       const letters = [...batch.rejected, ...(await writeAll(batch.documents))];
-      if (letters.length) await sendLetters(letters);
+      if (letters.length) await sendDeadLetters(producer, bus.topic, letters, 'records Elasticsearch cannot index', retry);
       stats.batches += 1;
       stats.skipped += batch.skipped;
       stats.deadLettered += letters.length;
@@ -166,17 +136,4 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
       await producer.close();
     },
   };
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

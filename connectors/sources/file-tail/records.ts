@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { OutgoingRecord } from '../../../pipeline/bus/types.js';
+import { deadLetter, encodeHead } from '../../../pipeline/dlq.js';
 import { buildEnvelope, type RawEnvelope } from '../../../pipeline/envelope.js';
 import type { ErrorCode } from '../../../pipeline/errors.js';
 
@@ -107,30 +108,13 @@ export class LineRecordTemplate {
 }
 
 /**
- * A dead-letter entry for a line the shipper cannot send as it is. Value (JSON):
- * `{ "@timestamp", "stage": "ship", "kind", "reasons": [{ code, message }],
- *    "original": { "encoding": "base64", "data": <first bytes>, "bytes": <full length>, "truncated": bool },
- *    "envelope": <the Filebeat envelope with the first bytes as message (U+FFFD for bad UTF-8), log.flags> }`.
+ * The dead letter of a line the shipper cannot send as it is (pipeline/dlq.ts's shape, stage `ship`):
+ * the line's first bytes as base64 with its full length and `truncated`, no `source` (the line never
+ * was in Kafka), and the Filebeat envelope with the first bytes as message (U+FFFD for bad UTF-8) and
+ * `log.flags`. The record has the line's key.
  */
-export interface ShipDeadLetter {
-  '@timestamp': string;
-  stage: 'ship';
-  kind: string;
-  reasons: { code: ErrorCode; message: string }[];
-  original: { encoding: 'base64'; data: string; bytes: number; truncated: boolean };
-  envelope: RawEnvelope;
-}
-
 export function deadLetterRecord(context: RecordContext, origin: LineOrigin, reason: { code: ErrorCode; message: string }, head: Buffer, length: number): OutgoingRecord {
-  const truncated = head.length < length;
   const flags = [reason.code === 'RECORD_TOO_LARGE' ? 'truncated' : 'invalid_utf8'];
-  const value: ShipDeadLetter = {
-    '@timestamp': new Date().toISOString(),
-    stage: 'ship',
-    kind: context.kind,
-    reasons: [reason],
-    original: { encoding: 'base64', data: head.toString('base64'), bytes: length, truncated },
-    envelope: lineEnvelope(context, head.toString('utf8'), origin, flags),
-  };
-  return { topic: context.dlqTopic, key: recordKey(context, origin), value: JSON.stringify(value), headers: { 'tally-stage': 'ship', 'tally-error': reason.code } };
+  const letter = deadLetter({ kind: context.kind, stage: 'ship', reasons: [reason], original: encodeHead(head, length), envelope: lineEnvelope(context, head.toString('utf8'), origin, flags) });
+  return { topic: context.dlqTopic, key: recordKey(context, origin), value: JSON.stringify(letter), headers: { 'tally-stage': 'ship', 'tally-error': reason.code } };
 }

@@ -1,6 +1,6 @@
 import { refused, hours, optional, times, type BuildContext, type BuildOutcome } from './build.js';
 import { parseFqan } from './fqan.js';
-import { businessKeyId } from './record-id.js';
+import { businessKeyId } from '../common/record-id.js';
 import { monthStart } from './time.js';
 import { recordSchema, schemaReasons } from './validate.js';
 

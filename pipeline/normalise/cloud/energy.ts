@@ -1,5 +1,5 @@
 import { refused, hours, optional, type BuildContext, type BuildOutcome } from './build.js';
-import { businessKeyId } from './record-id.js';
+import { businessKeyId } from '../common/record-id.js';
 import { monthOf, parseIsoDateTime } from './time.js';
 import { recordSchema, schemaReasons } from './validate.js';
 

@@ -1,7 +1,7 @@
 import type { RejectionReason } from '../../dlq.js';
 import { refused, optional, type BuildContext, type BuildOutcome } from './build.js';
 import { parseFqan } from './fqan.js';
-import { businessKeyId } from './record-id.js';
+import { businessKeyId } from '../common/record-id.js';
 import { monthOf, parseIsoDateTime, secondsToMillis } from './time.js';
 import { recordSchema, schemaReasons } from './validate.js';
 

@@ -1,7 +1,7 @@
 import type { RejectionReason } from '../../dlq.js';
 import { refused, hours, optional, times, type BuildContext, type BuildOutcome } from './build.js';
 import { parseFqan } from './fqan.js';
-import { businessKeyId } from './record-id.js';
+import { businessKeyId } from '../common/record-id.js';
 import { monthOf, secondsToMillis } from './time.js';
 import { recordSchema, schemaReasons } from './validate.js';
 

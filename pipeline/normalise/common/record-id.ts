@@ -3,12 +3,28 @@ import type { RawEnvelope } from '../../envelope.js';
 
 /**
  * Deterministic record ids: hex SHA-256, first 32 characters (128 bits). Lengths prefix every
- * variable part, so no two different inputs hash the same bytes.
+ * variable part, so no two different inputs hash the same bytes. The ids are stored (the
+ * Elasticsearch _id, the APEL key): the hashed text of each kind of id must never change.
  */
 
 /** hex SHA-256 of the text, first 32 characters (one-shot: no Hash object per record) */
 export function shortSha256(text: string): string {
   return hash('sha256', text, 'hex').slice(0, 32);
+}
+
+type KeyPart = string | number | null | undefined;
+
+/** `|<length>:<text>` for each part, `|-` for an absent one */
+function lengthPrefixed(parts: readonly KeyPart[]): string {
+  let text = '';
+  for (const part of parts) {
+    if (part === null || part === undefined) text += '|-';
+    else {
+      const value = String(part);
+      text += `|${value.length}:${value}`;
+    }
+  }
+  return text;
 }
 
 /**
@@ -24,14 +40,23 @@ export function lineRecordId(envelope: RawEnvelope, text: string): string {
   const file = Number.isSafeInteger(offset) ? fileIdentity(envelope) : null;
   if (file === null) return shortSha256(`message|${text.trim()}`);
   const host = typeof envelope.host?.name === 'string' ? envelope.host.name : '';
-  return shortSha256(`file|${host.length}:${host}|${file.length}:${file}|${offset as number}|${text.trim()}`);
+  return shortSha256(`file${lengthPrefixed([host, file])}|${offset as number}|${text.trim()}`);
 }
 
-/** The id from a business key the input carries itself (a notification's message_id): the same event by any path has the same id. */
+/**
+ * The id from a business key the input carries itself (a notification's message_id): the same
+ * event by any path has the same id. Hashed: the scope length-prefixed, then the parts.
+ */
 export function businessRecordId(scope: string, ...parts: string[]): string {
-  let text = `${scope.length}:${scope}`;
-  for (const part of parts) text += `|${part.length}:${part}`;
-  return shortSha256(text);
+  return shortSha256(`${scope.length}:${scope}${lengthPrefixed(parts)}`);
+}
+
+/**
+ * The id of a cloud record from its business key (site, service, record, month, …). Hashed: the
+ * topic as it is, then the parts (an absent one written `-`).
+ */
+export function businessKeyId(topic: string, parts: readonly KeyPart[]): string {
+  return shortSha256(`${topic}${lengthPrefixed(parts)}`);
 }
 
 function fileIdentity(envelope: RawEnvelope): string | null {

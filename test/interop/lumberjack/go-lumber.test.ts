@@ -9,7 +9,9 @@ import { startBeatsServer, type BeatsServer, type BeatsServerOptions } from '../
 import type { Admin, Bus, Producer } from '../../../pipeline/bus/types.js';
 import { testLog, uniqueName } from '../../support/world.js';
 import { makeCertificates, opensslAvailable, type TestCertificates } from '../../support/certs.js';
-import { isolatedBus, readTopic, topicCount, valueOf } from '../../connectors/sources/beats/support.js';
+import { valueOf } from '../../connectors/sources/beats/support.js';
+import { isolatedBus } from '../../support/isolated-bus.js';
+import { readAll } from '../../support/topic-records.js';
 
 /**
  * `tally beats` against Elastic's go-lumber client (github.com/elastic/go-lumber/client/v2, what
@@ -85,7 +87,7 @@ describe('go-lumber (Filebeat\'s lumberjack client) against tally beats, real Ka
 
   before(async () => {
     build();
-    ({ bus, admin, raw } = await isolatedBus('kafkajs', 'accounting', 3));
+    ({ bus, admin, raw } = await isolatedBus('kafkajs'));
     producer = await bus.producer();
   });
   after(async () => {
@@ -103,7 +105,7 @@ describe('go-lumber (Filebeat\'s lumberjack client) against tally beats, real Ka
 
   /** Every event of this run is in Kafka exactly once, exactly as go-lumber encoded it plus source.address. */
   async function assertInKafka(run: string, count: number): Promise<void> {
-    const mine = (await readTopic(bus, raw, await topicCount(admin, raw))).filter((m) => String(m.value).includes(`\\"run\\":\\"${run}\\"`));
+    const mine = (await readAll(bus, admin, raw, 0, { settleMs: 300 })).filter((m) => String(m.value).includes(`\\"run\\":\\"${run}\\"`));
     assert.equal(mine.length, count, 'each event once');
     const byN = new Map<number, Record<string, unknown>>();
     for (const m of mine) {

@@ -80,7 +80,7 @@ for (const backend of backends) {
 
       const letters = (await readAll(bus, bus.topic('dlq.accounting'), 4)).map((m) => JSON.parse(m.value?.toString() ?? '{}') as DeadLetter);
       assert.equal(letters.length, 4);
-      const byOffset = (offset: number) => letters.find((l) => l.source.origin?.includes(`byte ${offset} of /var/log/neanias/bad.json`));
+      const byOffset = (offset: number) => letters.find((l) => l.source?.origin?.includes(`byte ${offset} of /var/log/neanias/bad.json`));
       assert.match(byOffset(0)?.reasons.map((r) => r.message).join(' ') ?? '', /value/);
       assert.equal(byOffset(1 * 100)?.reasons[0]?.code, 'RECORD_UNPARSABLE');
       assert.match(byOffset(2 * 100)?.reasons.map((r) => r.message).join(' ') ?? '', /level/);

@@ -213,8 +213,8 @@ describe('tally archive on the real Kafka and Elasticsearch', { timeout: 180_000
     const letter = JSON.parse(letters[0]?.value?.toString('utf8') ?? '{}') as DeadLetter;
     assert.equal(letter.stage, 'archive');
     assert.equal(letter.kind, 'oslo-log');
-    assert.equal(letter.source.key, aprilWarning.id);
-    assert.equal(letter.source.topic, `${prefix}ops.logs`);
+    assert.equal(letter.source?.key, aprilWarning.id);
+    assert.equal(letter.source?.topic, `${prefix}ops.logs`);
     assert.equal(letter.reasons[0]?.code, 'ES_PERMANENT');
     assert.match(letter.reasons[0]?.message ?? '', /message/);
     await eventually('the refused event committed', 30_000, async () => {

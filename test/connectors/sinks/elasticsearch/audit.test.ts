@@ -132,7 +132,7 @@ describe('sink elasticsearch takes every record the audit-path normalisers make 
       const [letter] = letters as (DeadLetter & { topic: string })[];
       assert.equal(letter?.topic, bus.topic('dlq.ror-audit'));
       assert.equal(letter?.kind, 'ror-audit');
-      assert.equal(letter?.source.key, 'ror-refused');
+      assert.equal(letter?.source?.key, 'ror-refused');
       assert.equal(letter?.reasons[0]?.rule, 'document_parsing_exception');
       assert.deepEqual(letter && decodeOriginal(letter.original), domainCodec('audit.events').encode(refused.value));
       assert.equal(sink.stats.deadLettered, 1);

@@ -151,7 +151,7 @@ describe('sink elasticsearch: the cloud.* topics on the real Kafka and Elasticse
       await eventually('three dead letters', 30_000, () => (letters.length >= 3 ? true : undefined));
       await dlq.close();
       assert.equal(letters.length, 3);
-      const byKey = new Map(letters.map((l) => [l.source.key, l]));
+      const byKey = new Map(letters.map((l) => [l.source?.key, l]));
       for (const [record, kind] of [[refused[0], 'apel-message'], [refused[1], 'caso-json']] as const) {
         const letter = byKey.get(String(record?.key));
         assert.equal(letter?.kind, kind, 'the dead letter names the kind the record came from');

@@ -78,7 +78,7 @@ describe('pieces of the sink', () => {
     ]);
     assert.equal((JSON.parse(batch.documents[1]?.json ?? '{}') as { comment: string }).comment, 'second');
     assert.equal(batch.skipped, 2, 'the superseded first "a" and the tombstone');
-    assert.deepEqual(batch.rejected.map((r) => [r.source.offset, r.reasons[0]?.code, r.reasons[0]?.rule]), [
+    assert.deepEqual(batch.rejected.map((r) => [r.source?.offset, r.reasons[0]?.code, r.reasons[0]?.rule]), [
       ['3', 'RECORD_UNPARSABLE', undefined],
       ['4', 'RECORD_UNPARSABLE', 'schema-fingerprint'],
     ]);
@@ -207,7 +207,7 @@ describe('sink elasticsearch on the real Kafka and Elasticsearch', { timeout: 18
     });
     await eventually('three dead letters', 30_000, () => (letters.length >= 3 ? true : undefined));
     await dlq.close();
-    const byKey = new Map(letters.map((l) => [l.source.key, l]));
+    const byKey = new Map(letters.map((l) => [l.source?.key, l]));
     assert.equal(letters.length, 3);
     const refused = byKey.get('acc-conflict');
     assert.equal(refused?.stage, 'sink-elasticsearch');

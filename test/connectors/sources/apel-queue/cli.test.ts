@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { eventually } from '../../../support/world.js';
 import { dirq } from '../../../interop/apel/tools.js';
-import { cloudMessage, envelopeOf, isolatedBus, numberOf, readAll, tempQueue } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll } from '../../../support/topic-records.js';
+import { cloudMessage, envelopeOf, numberOf, tempQueue } from './support.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-child.js');
 const admins: Admin[] = [];
@@ -15,7 +17,7 @@ after(async () => {
 });
 
 test('tally apel-queue --path: reads the queue into raw.apel-message until SIGTERM, then exits 0', { timeout: 120_000 }, async () => {
-  const { bus, admin, raw, prefix } = await isolatedBus();
+  const { bus, admin, raw, prefix } = await isolatedBus('kafkajs', { kind: 'apel-message' });
   admins.push(admin);
   const { queue } = await tempQueue();
   dirq.add(queue, [cloudMessage(1), cloudMessage(2), cloudMessage(3)]);

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { eventually } from '../../../support/world.js';
 import { dirq } from '../../../interop/apel/tools.js';
-import { cloudMessage, envelopeOf, isolatedBus, numberOf, quick, readAll, tempQueue, topicCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount } from '../../../support/topic-records.js';
+import { cloudMessage, envelopeOf, numberOf, quick, tempQueue } from './support.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 
@@ -34,7 +36,7 @@ describe('tally apel-queue killed with SIGKILL', { timeout: 240_000 }, () => {
   });
 
   test('kill -9 mid-run, more elements written, restart: every element reaches Kafka, the dead run\'s locks are purged, the queue ends empty', async () => {
-    const { bus, admin, raw, prefix } = await isolatedBus();
+    const { bus, admin, raw, prefix } = await isolatedBus('kafkajs', { kind: 'apel-message' });
     admins.push(admin);
     const { queue } = await tempQueue();
     const firstWave = 1500;

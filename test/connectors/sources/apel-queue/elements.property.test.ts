@@ -7,7 +7,9 @@ import { startApelQueueSource } from '../../../../connectors/sources/apel-queue/
 import { decodeOriginal, type DeadLetter } from '../../../../pipeline/dlq.js';
 import { addQueueElement } from '../../../hostile/clients.js';
 import { eventually, testLog } from '../../../support/world.js';
-import { envelopeOf, isolatedBus, quick, readAll, tempQueue } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll } from '../../../support/topic-records.js';
+import { envelopeOf, quick, tempQueue } from './support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -21,7 +23,7 @@ after(async () => {
  * the element leaves the queue.
  */
 test('any element bytes become one raw record or one dead letter, and leave the queue', { timeout: 120_000 }, async () => {
-  const { bus, admin, raw, dlq } = await isolatedBus();
+  const { bus, admin, raw, dlq } = await isolatedBus('kafkajs', { kind: 'apel-message' });
   const { queue } = await tempQueue();
   const elements = fc.sample(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), fc.string({ unit: 'binary', maxLength: 300 }).map((s) => Buffer.from(s)), fc.constant(Buffer.alloc(0))), { numRuns: 60, seed: 20261201 });
   for (const [i, bytes] of elements.entries()) await addQueueElement(queue, i + 1, bytes);

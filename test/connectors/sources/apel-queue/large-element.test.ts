@@ -5,7 +5,9 @@ import path from 'node:path';
 import { startApelQueueSource } from '../../../../connectors/sources/apel-queue/source.js';
 import type { DeadLetter } from '../../../../pipeline/dlq.js';
 import { eventually, testLog } from '../../../support/world.js';
-import { isolatedBus, quick, readAll, tempQueue } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll } from '../../../support/topic-records.js';
+import { quick, tempQueue } from './support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -13,7 +15,7 @@ after(async () => {
 });
 
 test('a 3 GB element is never read whole: its first 64 KiB are dead-lettered and it is set aside', { timeout: 120_000 }, async () => {
-  const { bus, admin, dlq } = await isolatedBus();
+  const { bus, admin, dlq } = await isolatedBus('kafkajs', { kind: 'apel-message' });
   const { queue } = await tempQueue();
   const dir = path.join(queue, '00000001');
   await mkdir(dir, { recursive: true });

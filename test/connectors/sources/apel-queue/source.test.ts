@@ -9,7 +9,9 @@ import type { Admin } from '../../../../pipeline/bus/types.js';
 import type { DeadLetter } from '../../../../pipeline/dlq.js';
 import { backends, eventually, testLog } from '../../../support/world.js';
 import { casoWrite, dirq } from '../../../interop/apel/tools.js';
-import { cloudMessage, envelopeOf, isolatedBus, numberOf, quick, readAll, tempQueue, topicCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount } from '../../../support/topic-records.js';
+import { cloudMessage, envelopeOf, numberOf, quick, tempQueue } from './support.js';
 
 const filesUnder = async (root: string): Promise<string[]> => {
   const out: string[] = [];
@@ -26,7 +28,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
   });
 
   for (const backend of backends) test(`a queue written by python3-dirq: every element produced once and removed; other readers' locks, .tmp and foreign names left alone (${backend})`, async () => {
-    const { bus, admin, raw } = await isolatedBus(backend);
+    const { bus, admin, raw } = await isolatedBus(backend, { kind: 'apel-message' });
     admins.push(admin);
     const { queue } = await tempQueue();
     const total = 250;
@@ -70,7 +72,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
   });
 
   test("cASO's own SSM messenger writes the queue: each of its messages reaches Kafka byte for byte", async () => {
-    const { bus, admin, raw } = await isolatedBus();
+    const { bus, admin, raw } = await isolatedBus('kafkajs', { kind: 'apel-message' });
     admins.push(admin);
     const { queue } = await tempQueue();
     const base = { site_name: 'TEST-Site', compute_service: 'Fake Cloud Service' };
@@ -104,7 +106,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
 
   test('an element Kafka does not acknowledge is never removed: it stays locked while retried, and stop releases the lock', async () => {
     // neither the raw topic nor the dead-letter topic takes it
-    const { bus, admin, raw } = await isolatedBus('kafkajs', { raw: { 'max.message.bytes': '4096' }, dlq: { 'max.message.bytes': '4096' } });
+    const { bus, admin, raw } = await isolatedBus('kafkajs', { kind: 'apel-message', configs: { raw: { 'max.message.bytes': '4096' }, dlq: { 'max.message.bytes': '4096' } } });
     admins.push(admin);
     const { queue } = await tempQueue();
     const [big] = dirq.add(queue, [`${cloudMessage(1)}ImageId: ${randomBytes(10_000).toString('hex')}\n`]);
@@ -120,7 +122,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
   });
 
   test('a batch Kafka refuses as too large is sent element by element; an element it refuses alone is set aside and dead-lettered', async () => {
-    const { bus, admin, raw, dlq } = await isolatedBus('kafkajs', { raw: { 'max.message.bytes': '80000' } });
+    const { bus, admin, raw, dlq } = await isolatedBus('kafkajs', { kind: 'apel-message', configs: { raw: { 'max.message.bytes': '80000' } } });
     admins.push(admin);
     const { queue } = await tempQueue();
     const huge = `${cloudMessage(3)}ImageId: ${randomBytes(150_000).toString('hex')}\n`;
@@ -134,13 +136,13 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
     // the refused request may have written the other partitions' records: resent, they are duplicates (at-least-once), never losses
     assert.deepEqual([...new Set(records.map((r) => numberOf(envelopeOf(r).message)))].sort(), [1, 2, 4, 5]);
     assert.equal(letters.length, 1);
-    assert.equal(letters[0]?.source.key, names[2]);
+    assert.equal(letters[0]?.source?.key, names[2]);
     assert.match(letters[0]?.reasons[0]?.message ?? '', /Kafka refused .* as too large/);
     assert.equal(await readFile(path.join(queue, 'rejected', names[2]?.replace('/', '-') ?? ''), 'utf8'), huge);
   });
 
   test("a dead reader's stale lock is purged after staleLockSeconds, and then the element is read", async () => {
-    const { bus, admin, raw } = await isolatedBus();
+    const { bus, admin, raw } = await isolatedBus('kafkajs', { kind: 'apel-message' });
     admins.push(admin);
     const { queue } = await tempQueue();
     const [stale, fresh] = dirq.add(queue, [cloudMessage(1), cloudMessage(2)]);
@@ -159,7 +161,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
   });
 
   test('empty directories are purged except the newest, and directories vanishing mid-pass do no harm', async () => {
-    const { bus, admin, raw } = await isolatedBus();
+    const { bus, admin, raw } = await isolatedBus('kafkajs', { kind: 'apel-message' });
     admins.push(admin);
     const { queue } = await tempQueue();
     const empties = Array.from({ length: 40 }, (_, i) => (0x10000000 + i).toString(16));
@@ -193,7 +195,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
   });
 
   test('an element that is not UTF-8 becomes a dead letter with its bytes; one too large for Kafka is set aside and dead-lettered', async () => {
-    const { bus, admin, dlq } = await isolatedBus();
+    const { bus, admin, dlq } = await isolatedBus('kafkajs', { kind: 'apel-message' });
     admins.push(admin);
     const { queue } = await tempQueue();
     const latin1 = Buffer.from('APEL-cloud-message: v0.4\nMachineName: caf\xe9\n', 'latin1');
@@ -204,7 +206,7 @@ describe('tally apel-queue on the real Kafka', { timeout: 180_000 }, () => {
     const letters = (await readAll(bus, admin, dlq, 2)).map((m) => JSON.parse(m.value?.toString() ?? '{}') as DeadLetter);
     await eventually('queue emptied', 30_000, async () => ((await readdir(path.join(queue, notUtf8?.slice(0, 8) ?? ''))).length === 0 ? true : undefined));
     await source.stop();
-    const byKey = new Map(letters.map((l) => [l.source.key, l]));
+    const byKey = new Map(letters.map((l) => [l.source?.key, l]));
     const bad = byKey.get(notUtf8);
     assert.equal(bad?.reasons[0]?.code, 'RECORD_UNPARSABLE');
     assert.equal(bad?.stage, 'apel-queue');

@@ -4,7 +4,9 @@ import { encodeWindow } from '../../../../connectors/sources/beats/protocol.js';
 import { startBeatsServer } from '../../../../connectors/sources/beats/server.js';
 import type { Admin, Bus, Producer } from '../../../../pipeline/bus/types.js';
 import { testLog } from '../../../support/world.js';
-import { capturedLog, HeldProducer, isolatedBus, readTopic, sleep, TestClient, topicCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount } from '../../../support/topic-records.js';
+import { capturedLog, HeldProducer, sleep, TestClient } from './support.js';
 
 const local = { host: '127.0.0.1', port: 0 };
 const events = (tag: string, n: number): string[] => Array.from({ length: n }, (_, i) => JSON.stringify({ message: `${tag} ${i}` }));
@@ -16,7 +18,7 @@ describe('tally beats: keepalives, retries, backpressure, slow clients (real Kaf
   let real: Producer;
 
   before(async () => {
-    ({ bus, admin, raw } = await isolatedBus('kafkajs'));
+    ({ bus, admin, raw } = await isolatedBus('kafkajs', { partitions: 2 }));
     real = await bus.producer();
   });
   after(async () => {
@@ -141,7 +143,7 @@ describe('tally beats: keepalives, retries, backpressure, slow clients (real Kaf
       assert.deepEqual(client.positiveAcks, [40]);
       assert.ok(held.sends >= 4, `${held.sends} sends`);
       assert.equal((await topicCount(admin, raw)) - before, 40);
-      const inKafka = (await readTopic(bus, raw, (await topicCount(admin, raw)))).filter((m) => String(m.value).includes('"slice '));
+      const inKafka = (await readAll(bus, admin, raw, 0, { settleMs: 300 })).filter((m) => String(m.value).includes('"slice '));
       assert.equal(inKafka.length, 40);
       client.close();
     } finally {

@@ -65,7 +65,7 @@ describe('beats events as Kafka values', () => {
     assert.equal(broken?.stage, 'beats');
     assert.equal(broken?.reasons[0]?.code, 'RECORD_UNPARSABLE');
     assert.equal(broken?.original.data, '{"message":');
-    assert.match(String(broken?.source.origin), /event 2 of a window of 3 from 10\.0\.0\.9:40000 over beats/);
+    assert.match(String(broken?.source?.origin), /event 2 of a window of 3 from 10\.0\.0\.9:40000 over beats/);
     assert.equal(large?.reasons[0]?.code, 'RECORD_TOO_LARGE');
     assert.match(String(large?.reasons[0]?.message), /is \d+ bytes, over the limit of 2048 bytes/);
   });

@@ -6,7 +6,9 @@ import { startBeatsServer, type BeatsServer } from '../../../../connectors/sourc
 import type { Admin, Bus, Producer } from '../../../../pipeline/bus/types.js';
 import type { DeadLetter } from '../../../../pipeline/dlq.js';
 import { backends, testLog } from '../../../support/world.js';
-import { capturedLog, filebeatEvents, isolatedBus, readTopic, TestClient, topicCount, valueOf } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount } from '../../../support/topic-records.js';
+import { capturedLog, filebeatEvents, TestClient, valueOf } from './support.js';
 
 const local = { host: '127.0.0.1', port: 0 };
 
@@ -18,7 +20,7 @@ for (const backend of backends) {
     let server: BeatsServer;
 
     before(async () => {
-      ({ bus, admin, raw } = await isolatedBus(backend));
+      ({ bus, admin, raw } = await isolatedBus(backend, { partitions: 2 }));
       server = await startBeatsServer({ config: local, bus, log: testLog });
     });
     after(async () => {
@@ -43,7 +45,7 @@ for (const backend of backends) {
       seenAt.forEach((count, i) => assert.ok(count >= (cumulative[i] as number), `after ack ${i + 1} Kafka held ${count} of ${cumulative[i]}`));
       client.close();
 
-      const records = await readTopic(bus, raw, 60);
+      const records = await readAll(bus, admin, raw, 60, { settleMs: 300 });
       assert.equal(records.length, 60, 'nothing doubled');
       const values = records.map((r) => r.value?.toString('utf8') ?? '');
       for (const event of windows.flat()) {
@@ -65,7 +67,7 @@ describe('tally beats: connections, dead letters, shutdown (kafkajs)', { timeout
   let producer: Producer;
 
   before(async () => {
-    ({ bus, admin, raw, dlq } = await isolatedBus('kafkajs'));
+    ({ bus, admin, raw, dlq } = await isolatedBus('kafkajs', { partitions: 2 }));
     producer = await bus.producer();
   });
   after(async () => {
@@ -137,9 +139,9 @@ describe('tally beats: connections, dead letters, shutdown (kafkajs)', { timeout
       await client.waitForAcks(1);
       assert.deepEqual(client.positiveAcks, [4]);
       assert.equal((await topicCount(admin, raw)) - before, 2);
-      const letters = (await readTopic(bus, dlq, 2)).map((m) => valueOf(m) as unknown as DeadLetter);
+      const letters = (await readAll(bus, admin, dlq, 2, { settleMs: 300 })).map((m) => valueOf(m) as unknown as DeadLetter);
       assert.deepEqual(letters.map((l) => l.original.data).sort(), ['[1,2,3]', '{"message": broken']);
-      assert.ok(letters.every((l) => l.stage === 'beats' && l.reasons[0]?.code === 'RECORD_UNPARSABLE' && /over beats/.test(String(l.source.origin))));
+      assert.ok(letters.every((l) => l.stage === 'beats' && l.reasons[0]?.code === 'RECORD_UNPARSABLE' && /over beats/.test(String(l.source?.origin))));
       assert.equal(server.stats().rejected, 2);
       client.close();
     } finally {

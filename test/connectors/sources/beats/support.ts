@@ -5,11 +5,9 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import type { KafkaBackendName } from '../../../../pipeline/config/types.js';
-import type { Admin, Bus, IncomingMessage, OutgoingRecord, Producer } from '../../../../pipeline/bus/types.js';
+import type { IncomingMessage, OutgoingRecord, Producer } from '../../../../pipeline/bus/types.js';
 import { TallyError } from '../../../../pipeline/errors.js';
 import type { Logger } from '../../../../pipeline/log.js';
-import { eventually, testBus, uniqueName } from '../../../support/world.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** test/fixtures/beats, from the compiled file in dist/test/connectors/sources/beats */
@@ -22,41 +20,6 @@ export function fixture(name: string): string {
 /** The Filebeat events of filebeat-events.ndjson, as their JSON text. */
 export function filebeatEvents(): string[] {
   return fixture('filebeat-events.ndjson').trim().split('\n');
-}
-
-/** A bus whose topics no other test shares, with raw.<kind> and dlq.<kind> created. */
-export async function isolatedBus(backend: KafkaBackendName, kind = 'accounting', partitions = 2): Promise<{ bus: Bus; admin: Admin; raw: string; dlq: string }> {
-  const bus = testBus(backend, [`kafka.topicPrefix=${uniqueName(`beats-${backend}`)}.`]);
-  const admin = await bus.admin();
-  const raw = bus.topic(`raw.${kind}`);
-  const dlq = bus.topic(`dlq.${kind}`);
-  await admin.createTopics([{ topic: raw, partitions }, { topic: dlq, partitions: 1 }]);
-  return { bus, admin, raw, dlq };
-}
-
-/** How many records a topic holds now (sum of the partitions' end offsets). */
-export async function topicCount(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.groupOffsets('tally-test-count-nobody', topic);
-  return offsets.reduce((sum, p) => sum + Number(p.end), 0);
-}
-
-/** Every record of the topic once `expected` are there, read back with a consumer. */
-export async function readTopic(bus: Bus, topic: string, expected: number, timeoutMs = 60_000): Promise<IncomingMessage[]> {
-  const seen: IncomingMessage[] = [];
-  const consumer = await bus.consumer({ groupId: uniqueName('beats-read'), topics: [topic], fromBeginning: true, commitIntervalMs: 60_000 });
-  try {
-    await consumer.run((messages) => {
-      for (const m of messages) {
-        seen.push(m);
-        consumer.done(m);
-      }
-    });
-    await eventually(`${expected} records in ${topic}`, timeoutMs, () => (seen.length >= expected ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // any extra (doubled) record would show up now
-  } finally {
-    await consumer.close({ commit: false });
-  }
-  return seen;
 }
 
 export const valueOf = (m: IncomingMessage): Record<string, unknown> => JSON.parse(m.value?.toString('utf8') ?? 'null') as Record<string, unknown>;

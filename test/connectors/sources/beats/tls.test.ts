@@ -6,7 +6,8 @@ import { encodeWindow } from '../../../../connectors/sources/beats/protocol.js';
 import { startBeatsServer, type BeatsServer } from '../../../../connectors/sources/beats/server.js';
 import type { Admin, Bus, Producer } from '../../../../pipeline/bus/types.js';
 import { makeCertificates, opensslAvailable, type TestCertificates } from '../../../support/certs.js';
-import { capturedLog, isolatedBus, TestClient } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { capturedLog, TestClient } from './support.js';
 
 type Outcome = 'acked' | 'refused';
 
@@ -35,7 +36,7 @@ describe('tally beats over TLS with client certificates (real Kafka)', { timeout
 
   before(async () => {
     certs = makeCertificates();
-    ({ bus, admin } = await isolatedBus('kafkajs'));
+    ({ bus, admin } = await isolatedBus('kafkajs', { partitions: 2 }));
     producer = await bus.producer();
     const trustServer = { ca: readFileSync(certs.ca) };
     clients.none = { ...trustServer };

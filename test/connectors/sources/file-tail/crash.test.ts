@@ -6,7 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { backends, eventually } from '../../../support/world.js';
-import { accountingLine, isolatedBus, numbersByFile, range, readAll, tempDir, topicCount, waitForCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount, waitForCount } from '../../../support/topic-records.js';
+import { accountingLine, numbersByFile, range, tempDir } from './support.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 

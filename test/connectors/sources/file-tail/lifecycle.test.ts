@@ -5,7 +5,9 @@ import path from 'node:path';
 import { startFileTail, type FileTail } from '../../../../connectors/sources/file-tail/index.js';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { eventually, testLog } from '../../../support/world.js';
-import { accountingLine, appendLines, isolatedBus, numbersByFile, quick, range, readAll, tempDir, waitForCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, waitForCount } from '../../../support/topic-records.js';
+import { accountingLine, appendLines, numbersByFile, quick, range, tempDir } from './support.js';
 
 /** Restarts, rotations while stopped, a damaged registry, idle and removed files. The logic is the same for both backends: kafkajs only. */
 describe('file tail lifecycle', { timeout: 180_000 }, () => {

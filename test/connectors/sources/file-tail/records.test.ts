@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { deadLetterRecord, lineEnvelope, LineRecordTemplate, recordKey, type RecordContext, type ShipDeadLetter } from '../../../../connectors/sources/file-tail/records.js';
+import { deadLetterRecord, lineEnvelope, LineRecordTemplate, recordKey, type RecordContext } from '../../../../connectors/sources/file-tail/records.js';
+import type { IncomingMessage } from '../../../../pipeline/bus/types.js';
+import { planReplay, readDeadLetter } from '../../../../pipeline/dlq-replay.js';
+import { decodeOriginal, type DeadLetter } from '../../../../pipeline/dlq.js';
 
 const context: RecordContext = { kind: 'accounting', topic: 'raw.accounting', dlqTopic: 'dlq.accounting', tags: ['accounting'], fields: { site: 'A', n: 1, nested: { offset: 987654321012345 } }, keyBy: 'stream', host: 'h1' };
 const origin = { path: '/var/log/"odd" 1970-01-01T00:00:00.000Z/x.log.1', fileId: '1234-66305', stream: '/var/log/x.log' };
@@ -34,15 +37,36 @@ test('keys: by stream (one partition per file and its rotations) or by line (ide
   assert.equal(recordKey({ ...context, keyBy: 'line' }, { ...origin, offset: 5 }), 'h1:1234-66305:5');
 });
 
-test('a dead letter keeps the first bytes, the full length, where it came from and why', () => {
+const shipLetter = (head: Buffer, length: number, code: 'RECORD_UNPARSABLE' | 'RECORD_TOO_LARGE') => {
+  const record = deadLetterRecord(context, { ...origin, offset: 9 }, { code, message: 'why' }, head, length);
+  const stored: IncomingMessage = { topic: 'dlq.accounting', partition: 0, offset: '5', key: Buffer.from(String(record.key)), value: Buffer.from(String(record.value)), headers: {}, timestamp: 0, generation: 0 };
+  return { record, letter: JSON.parse(String(record.value)) as DeadLetter, stored: readDeadLetter(stored) };
+};
+
+test('a dead letter of the shipper is the shared dead-letter shape: first bytes, full length, envelope and why', () => {
   const head = Buffer.from([0x7b, 0xff, 0x7d]);
-  const record = deadLetterRecord(context, { ...origin, offset: 9 }, { code: 'RECORD_UNPARSABLE', message: 'not UTF-8' }, head, 3);
+  const { record, letter, stored } = shipLetter(head, 3, 'RECORD_UNPARSABLE');
   assert.equal(record.topic, 'dlq.accounting');
-  assert.equal(record.headers?.['tally-error'], 'RECORD_UNPARSABLE');
-  const value = JSON.parse(String(record.value)) as ShipDeadLetter;
-  assert.equal(value.stage, 'ship');
-  assert.deepEqual(value.reasons, [{ code: 'RECORD_UNPARSABLE', message: 'not UTF-8' }]);
-  assert.deepEqual(value.original, { encoding: 'base64', data: head.toString('base64'), bytes: 3, truncated: false });
-  assert.equal(value.envelope.log?.offset, 9);
-  assert.deepEqual((value.envelope.log as Record<string, unknown>).flags, ['invalid_utf8']);
+  assert.equal(record.key, 'h1:/var/log/x.log');
+  assert.deepEqual(record.headers, { 'tally-stage': 'ship', 'tally-error': 'RECORD_UNPARSABLE' });
+  const { '@timestamp': at, envelope, ...rest } = letter;
+  assert.ok(Math.abs(Date.parse(at) - Date.now()) < 60_000);
+  assert.deepEqual(rest, {
+    kind: 'accounting',
+    stage: 'ship',
+    reasons: [{ code: 'RECORD_UNPARSABLE', message: 'why' }],
+    original: { encoding: 'base64', data: head.toString('base64'), bytes: 3, truncated: false },
+  });
+  assert.deepEqual(envelope, JSON.parse(JSON.stringify(lineEnvelope(context, head.toString('utf8'), { ...origin, offset: 9 }, ['invalid_utf8'], new Date(String(envelope?.['@timestamp']))))));
+  assert.deepEqual(stored?.letter, letter, 'read back as every stage\'s dead letter is');
+  assert.deepEqual(decodeOriginal(letter.original), head);
+});
+
+test('a line cut short is marked truncated, and dlq replay will not send its first bytes as the line', () => {
+  const line = Buffer.from('x'.repeat(5000));
+  const { letter, stored } = shipLetter(line.subarray(0, 1024), line.length, 'RECORD_TOO_LARGE');
+  assert.deepEqual(letter.original, { encoding: 'base64', data: line.subarray(0, 1024).toString('base64'), bytes: 5000, truncated: true });
+  assert.deepEqual((letter.envelope?.log as Record<string, unknown>).flags, ['truncated']);
+  assert.ok(stored);
+  assert.ok('skip' in planReplay(stored, (name) => name));
 });

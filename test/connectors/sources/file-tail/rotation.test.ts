@@ -5,7 +5,9 @@ import path from 'node:path';
 import { startFileTail, type FileTail } from '../../../../connectors/sources/file-tail/index.js';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { backends, eventually, testLog } from '../../../support/world.js';
-import { accountingLine, isolatedBus, numbersByFile, quick, range, readAll, tempDir, waitForCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, waitForCount } from '../../../support/topic-records.js';
+import { accountingLine, numbersByFile, quick, range, tempDir } from './support.js';
 
 /** An application log writer: appends numbered lines through one descriptor, in small bursts. */
 class Writer {

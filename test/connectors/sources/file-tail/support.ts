@@ -2,23 +2,8 @@ import { rmSync } from 'node:fs';
 import { appendFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { KafkaBackendName } from '../../../../pipeline/config/types.js';
-import type { Admin, Bus, IncomingMessage } from '../../../../pipeline/bus/types.js';
+import type { IncomingMessage } from '../../../../pipeline/bus/types.js';
 import type { RawEnvelope } from '../../../../pipeline/envelope.js';
-import { eventually, testBus, uniqueName } from '../../../support/world.js';
-
-/** A bus whose topics no other test shares (a unique topic prefix), with raw and dlq topics created. */
-export async function isolatedBus(backend: KafkaBackendName, kind = 'accounting', partitions = 3): Promise<{ bus: Bus; admin: Admin; raw: string; dlq: string }> {
-  const bus = testBus(backend, [`kafka.topicPrefix=${uniqueName(`ft-${backend}`)}.`]);
-  const admin = await bus.admin();
-  const raw = bus.topic(`raw.${kind}`);
-  const dlq = bus.topic(`dlq.${kind}`);
-  await admin.createTopics([
-    { topic: raw, partitions },
-    { topic: dlq, partitions: 1 },
-  ]);
-  return { bus, admin, raw, dlq };
-}
 
 const tempDirs: string[] = [];
 process.once('exit', () => {
@@ -31,39 +16,6 @@ export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tally-file-tail-'));
   tempDirs.push(dir);
   return dir;
-}
-
-/** How many records a topic holds (sum of high watermarks: no compaction or transactions here). */
-export async function topicCount(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.groupOffsets('tally-test-count-nobody', topic);
-  return offsets.reduce((sum, p) => sum + Number(p.end), 0);
-}
-
-export async function waitForCount(admin: Admin, topic: string, atLeast: number, timeoutMs = 60_000): Promise<number> {
-  return eventually(`${atLeast} records in ${topic}`, timeoutMs, async () => {
-    const n = await topicCount(admin, topic);
-    return n >= atLeast ? n : undefined;
-  });
-}
-
-/** Every record of the topic, in partition order. */
-export async function readAll(bus: Bus, admin: Admin, topic: string, timeoutMs = 60_000): Promise<IncomingMessage[]> {
-  const total = await topicCount(admin, topic);
-  const seen: IncomingMessage[] = [];
-  if (total === 0) return seen;
-  const consumer = await bus.consumer({ groupId: uniqueName('ft-read'), topics: [topic], fromBeginning: true, commitIntervalMs: 60_000 });
-  try {
-    await consumer.run((messages) => {
-      for (const m of messages) {
-        seen.push(m);
-        consumer.done(m);
-      }
-    });
-    await eventually(`${total} records read from ${topic}`, timeoutMs, () => (seen.length >= total ? true : undefined));
-  } finally {
-    await consumer.close({ commit: false });
-  }
-  return seen;
 }
 
 export const envelopeOf = (m: IncomingMessage): RawEnvelope => JSON.parse(m.value?.toString('utf8') ?? 'null') as RawEnvelope;

@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startFileTail, type FileTail } from '../../../../connectors/sources/file-tail/index.js';
-import type { ShipDeadLetter } from '../../../../connectors/sources/file-tail/records.js';
+import type { DeadLetter } from '../../../../pipeline/dlq.js';
 import type { Admin } from '../../../../pipeline/bus/types.js';
 import { backends, eventually, testLog } from '../../../support/world.js';
-import { accountingLine, appendLines, envelopeOf, isolatedBus, numbersByFile, quick, range, readAll, tempDir, topicCount, waitForCount } from './support.js';
+import { isolatedBus } from '../../../support/isolated-bus.js';
+import { readAll, topicCount, waitForCount } from '../../../support/topic-records.js';
+import { accountingLine, appendLines, envelopeOf, numbersByFile, quick, range, tempDir } from './support.js';
 
 /** The file tailer against the real broker. Each test has its own topics (unique prefix) and directory. */
 for (const backend of backends) {
@@ -103,14 +105,14 @@ for (const backend of backends) {
       assert.deepEqual(env.tags, ['accounting', 'site-a']);
       assert.deepEqual(env.fields, { site: 'A', env: 'test' });
 
-      const dead = (await readAll(bus, admin, dlq)).map((m) => JSON.parse(m.value!.toString()) as ShipDeadLetter);
+      const dead = (await readAll(bus, admin, dlq)).map((m) => JSON.parse(m.value!.toString()) as DeadLetter);
       const big = dead.find((d) => d.reasons[0]?.code === 'RECORD_TOO_LARGE');
       assert.ok(big, 'the over-long line has a dead letter');
       assert.match(big.reasons[0]!.message, new RegExp(`line at byte \\d+ of ${file.replaceAll('.', '\\.')} is ${Buffer.byteLength(huge)} bytes, over the limit of 1024`));
       assert.equal(big.original.bytes, Buffer.byteLength(huge));
       assert.equal(big.original.truncated, true);
       assert.equal(Buffer.from(big.original.data, 'base64').toString(), huge.slice(0, 1024));
-      assert.equal(big.envelope.log?.offset, (await readFile(file)).indexOf(huge));
+      assert.equal(big.envelope?.log?.offset, (await readFile(file)).indexOf(huge));
       const bad = dead.find((d) => d.reasons[0]?.code === 'RECORD_UNPARSABLE');
       assert.ok(bad);
       assert.deepEqual([...Buffer.from(bad.original.data, 'base64').subarray(29, 31)], [0xff, 0xfe], 'the original bytes are kept');
