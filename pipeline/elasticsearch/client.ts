@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Client, errors } from '@elastic/elasticsearch';
+import { Client, ClusterConnectionPool, errors } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config/types.js';
 import { TallyError, messageOf } from '../errors.js';
 import { esUrls } from './nodes.js';
@@ -20,11 +20,19 @@ function passwordOf(config: ElasticsearchConfig): string {
   return config.passwordFile ? secretFile(config.passwordFile, 'elasticsearch.passwordFile') : (config.password ?? '');
 }
 
-/** One client per process, over every node `elasticsearch.url` lists; credentials from the config or from files, never logged. */
+/**
+ * One client per process, over every node `elasticsearch.url` lists; credentials from the config or
+ * from files, never logged. Several nodes get the classic pool (dead nodes pinged back after a
+ * while, and every node tried when all seem dead): the default weighted pool can answer "no living
+ * connections" for ever once a dead node's failures lowered the weights (elastic/elasticsearch-js#1714;
+ * seen here: the sink stuck after one node of two was SIGKILLed and came back).
+ */
 export function createEsClient(config: ElasticsearchConfig): Client {
   const apiKey = apiKeyOf(config);
+  const nodes = esUrls(config.url);
   return new Client({
-    nodes: esUrls(config.url),
+    nodes,
+    ...(nodes.length > 1 ? { ConnectionPool: ClusterConnectionPool } : {}),
     requestTimeout: config.requestTimeoutMs,
     maxRetries: 0,
     ...(apiKey ? { auth: { apiKey } } : config.username ? { auth: { username: config.username, password: passwordOf(config) } } : {}),

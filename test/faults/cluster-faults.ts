@@ -9,7 +9,7 @@ import type { FaultPipeline } from './pipeline.js';
 const downMs = 10_000;
 const clusterSize = 3;
 
-async function withAdmin<T>(pipeline: FaultPipeline, work: (admin: kafkajs.Admin) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(pipeline: FaultPipeline, work: (admin: kafkajs.Admin) => Promise<T>): Promise<T> {
   const admin = new kafkajs.Kafka({ brokers: pipeline.services.brokers.split(','), clientId: 'faults-cluster', logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
   try {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
 import type { KafkaBackendName } from '../../pipeline/config/types.js';
-import { clusterFaults } from './cluster-faults.js';
+import { clusterFaults, withAdmin } from './cluster-faults.js';
 import { esNodeSigkill } from './es-cluster-faults.js';
 import type { FaultPipeline, StageName } from './pipeline.js';
 
@@ -59,6 +60,17 @@ async function metric(port: number, name: string): Promise<number> {
   }
 }
 
+/** Until the consumer group is Stable with `members` members, each assigned partitions (or the timeout passed). */
+async function groupStable(pipeline: FaultPipeline, groupId: string, members: number, timeoutMs: number): Promise<void> {
+  const owns = (member: kafkajs.MemberDescription): boolean => Object.values(kafkajs.AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment ?? {}).some((partitions) => partitions.length > 0);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const group = await withAdmin(pipeline, async (admin) => (await admin.describeGroups([groupId])).groups[0]).catch(() => undefined);
+    if (group?.state === 'Stable' && group.members.filter(owns).length >= members) return;
+    await sleep(250);
+  }
+}
+
 /** The world's one broker stopped (SIGTERM) or killed (SIGKILL) and started again on the same data while producers and consumers run. */
 function brokerRestart(signal: 'SIGTERM' | 'SIGKILL'): Fault {
   return {
@@ -113,11 +125,14 @@ export const faults: Fault[] = [
     exclusive: false,
     busyTopics: ['raw.accounting'],
     async inject({ pipeline, trial }) {
-      // the rest of the trial's input waits until the second transform is in the group (kafkajs's run() returns once it is synced), so it has partitions with input to handle
+      // the rest of the trial's input waits until the group is stable with both transforms in it (not
+      // merely until the second says it runs: the first could take the last burst before the rebalance),
+      // so the second owns partitions that get input
       const release = pipeline.holdInput();
       let started: Awaited<ReturnType<FaultPipeline['startExtraTransform']>>;
       try {
         started = await pipeline.startExtraTransform();
+        await groupStable(pipeline, pipeline.groups.transform, 2, 120_000);
       } finally {
         release();
       }
