@@ -6,23 +6,14 @@ import { dropBootstrapSetting, ensureEsPortsFree, launchEsNode, startEsNode, wai
 import { esNodeCount, esNodes, esNodeUrl, type LocalElasticsearchConfig } from './elasticsearch-topology.js';
 import { findJava } from './java.js';
 import type { ServicesLayout } from './layout.js';
-import { isAlive, stopProcess } from './process.js';
+import { isAlive, resumableService, serviceLiveness, stopProcess } from './process.js';
 import { runAsUser } from './service-user.js';
 import type { ElasticsearchNodeState, ElasticsearchState } from './state.js';
 
 export { killElasticsearchNode, stopElasticsearchNode } from './elasticsearch-node.js';
 
-/** How many processes of the local Elasticsearch run: none, some (a cluster missing nodes) or all. */
-export function elasticsearchLiveness(state: ElasticsearchState | undefined): 'none' | 'some' | 'all' {
-  if (!state) return 'none';
-  const alive = (state.nodes ?? [state]).map((owned) => isAlive(owned));
-  return alive.every(Boolean) ? 'all' : alive.some(Boolean) ? 'some' : 'none';
-}
-
-/** A start resumes on the data of an Elasticsearch stopped with keepData, or of a cluster of which some nodes still run. */
-export function resumableElasticsearch(state: ElasticsearchState | undefined): ElasticsearchState | undefined {
-  return state && (state.kept || elasticsearchLiveness(state) === 'some') ? state : undefined;
-}
+export const elasticsearchLiveness = (state: ElasticsearchState | undefined) => serviceLiveness(state);
+export const resumableElasticsearch = (state: ElasticsearchState | undefined) => resumableService(state);
 
 /** An Elasticsearch of this checkout (running, or kept) has another node count than the configuration asks for. */
 export function checkElasticsearchSize(state: ElasticsearchState, config: LocalElasticsearchConfig): void {

@@ -10,7 +10,7 @@ import { log4j2, nodeProperties, singleNodeSettings } from './kafka-properties.j
 import { kafkaReady } from './kafka-ready.js';
 import { brokerCount, type KafkaNode } from './kafka-topology.js';
 import type { ServicesLayout } from './layout.js';
-import { isAlive, portInUse, stopProcess, waitFor } from './process.js';
+import { isAlive, portInUse, resumableService, serviceLiveness, stopProcess, waitFor } from './process.js';
 import type { KafkaState } from './state.js';
 
 export { clusterId } from './kafka-process.js';
@@ -18,17 +18,8 @@ export { log4j2, singleNodeSettings } from './kafka-properties.js';
 export { describeKafka, kafkaReady } from './kafka-ready.js';
 export { killKafkaNode, pauseKafkaNode, resumeKafkaNode, startKafkaNode, stopKafkaNode } from './kafka-node.js';
 
-/** How many processes of the local Kafka run: none, some (a cluster missing nodes) or all. */
-export function kafkaLiveness(state: KafkaState | undefined): 'none' | 'some' | 'all' {
-  if (!state) return 'none';
-  const alive = (state.nodes ?? [state]).map((owned) => isAlive(owned));
-  return alive.every(Boolean) ? 'all' : alive.some(Boolean) ? 'some' : 'none';
-}
-
-/** A start resumes on the data of a Kafka stopped with keepData, or of a cluster of which some nodes still run. */
-export function resumableKafka(state: KafkaState | undefined): KafkaState | undefined {
-  return state && (state.kept || kafkaLiveness(state) === 'some') ? state : undefined;
-}
+export const kafkaLiveness = (state: KafkaState | undefined) => serviceLiveness(state);
+export const resumableKafka = (state: KafkaState | undefined) => resumableService(state);
 
 /** A Kafka of this checkout (running, or kept) has another broker count than the configuration asks for. */
 export function checkKafkaSize(state: KafkaState, config: LocalKafkaConfig): void {

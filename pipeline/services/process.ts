@@ -32,6 +32,25 @@ export function isAlive(owned: OwnedProcess | undefined): boolean {
   }
 }
 
+/** A local service of one process, or a cluster whose `nodes` are its processes (the top level stands for node 1). */
+export interface OwnedService extends OwnedProcess {
+  nodes?: OwnedProcess[];
+  /** stopped with keepData: the next start reuses its data */
+  kept?: boolean;
+}
+
+/** How many processes of a local service run: none, some (a cluster missing nodes) or all. */
+export function serviceLiveness(state: OwnedService | undefined): 'none' | 'some' | 'all' {
+  if (!state) return 'none';
+  const alive = (state.nodes ?? [state]).map((owned) => isAlive(owned));
+  return alive.every(Boolean) ? 'all' : alive.some(Boolean) ? 'some' : 'none';
+}
+
+/** A start resumes on the data of a service stopped with keepData, or of a cluster of which some nodes still run. */
+export function resumableService<S extends OwnedService>(state: S | undefined): S | undefined {
+  return state && (state.kept || serviceLiveness(state) === 'some') ? state : undefined;
+}
+
 /** Start a long-lived server detached from this process, its output appended to a log file. */
 export function spawnDetached(command: string, args: string[], options: SpawnOptions & { logFile: string }): OwnedProcess {
   const log = openSync(options.logFile, 'a');
