@@ -13,8 +13,6 @@ export interface RegistryConnection {
   requestTimeoutMs?: number;
 }
 
-export type CompatibilityLevel = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
-
 export interface CompatibilityVerdict {
   compatible: boolean;
   /** the registry's reasons when it gives them (Confluent: `messages` with verbose=true) */
@@ -54,28 +52,9 @@ export class RegistryClient {
     return body.id;
   }
 
-  /** The id of a schema already registered under the subject, or undefined. */
-  async lookup(subject: string, schema: string): Promise<number | undefined> {
-    try {
-      return (await this.request<{ id: number }>('POST', `subjects/${encodeURIComponent(subject)}`, subject, { schema, schemaType: 'AVRO' })).id;
-    } catch (error) {
-      if (error instanceof TallyError && error.code === 'REGISTRY_NOT_FOUND') return undefined;
-      throw error;
-    }
-  }
-
   /** The schema text a global id stands for. */
   async schemaById(id: number): Promise<string> {
     return (await this.request<{ schema: string }>('GET', `schemas/ids/${id}`, `schema id ${id}`)).schema;
-  }
-
-  async latest(subject: string): Promise<{ id: number; version: number; schema: string } | undefined> {
-    try {
-      return await this.request<{ id: number; version: number; schema: string }>('GET', `subjects/${encodeURIComponent(subject)}/versions/latest`, subject);
-    } catch (error) {
-      if (error instanceof TallyError && error.code === 'REGISTRY_NOT_FOUND') return undefined;
-      throw error;
-    }
   }
 
   /** Every schema registered under the subject, oldest first (none when the subject does not exist). */
@@ -90,10 +69,6 @@ export class RegistryClient {
     const schemas: string[] = [];
     for (const version of [...numbers].sort((a, b) => a - b)) schemas.push((await this.request<{ schema: string }>('GET', `subjects/${encodeURIComponent(subject)}/versions/${version}`, subject)).schema);
     return schemas;
-  }
-
-  async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
-    await this.request('PUT', `config/${encodeURIComponent(subject)}`, subject, { compatibility: level });
   }
 
   /** Whether the schema may be registered under the subject at its compatibility level (compatible when the subject does not exist yet). */

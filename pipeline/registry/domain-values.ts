@@ -24,8 +24,6 @@ export function useRegistry(client: RegistryClient | undefined): void {
   registryUrl = client?.url;
 }
 
-export const registryInUse = (): boolean => writer !== undefined;
-
 /** Register (or find) the schema of each domain topic a writer will write; the subjects and their ids. */
 export async function registerDomainSchemas(topics: { physical: string; logical: string }[]): Promise<Map<string, number>> {
   if (!writer) return new Map();

@@ -21,13 +21,12 @@ export interface SchemaCheck {
   registry?: { compatible: boolean; messages: string[] };
 }
 
-export function localSchemas(dir = schemaDir): { topic: string; schema: avro.Schema; text: string }[] {
+export function localSchemas(dir = schemaDir): { topic: string; schema: avro.Schema }[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.avsc'))
     .sort()
     .map((f) => {
-      const text = readFileSync(path.join(dir, f), 'utf8');
-      return { topic: f.slice(0, -'.avsc'.length), schema: JSON.parse(text) as avro.Schema, text };
+      return { topic: f.slice(0, -'.avsc'.length), schema: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as avro.Schema };
     });
 }
 
