@@ -34,6 +34,8 @@ export interface ElasticsearchConfig {
 
 /** The client side of a Confluent-compatible Schema Registry (Confluent's, Apicurio's ccompat API, Karapace). */
 export interface RegistryConfig {
+  /** false: bare Avro with the fingerprint header, no registry, even beside the local Kafka */
+  enabled: boolean;
   /** base URL of the Confluent API: `<url>/subjects` lists the subjects */
   url: string;
   username?: string;

@@ -5,11 +5,13 @@ import { RegistryClient } from './client.js';
 import { useRegistry } from './domain-values.js';
 
 /**
- * Whether domain values go through a schema registry: always with a `registry.url` of one's own;
- * with the local registry only beside the local Kafka (it keeps its schemas there, so with an
- * external Kafka and no registry.url there is none, and values stay bare Avro).
+ * Whether domain values go through a schema registry: never with `registry.enabled: false`; always
+ * with a `registry.url` of one's own; with the local registry only beside the local Kafka (it keeps
+ * its schemas there, so with an external Kafka and no registry.url there is none, and values stay
+ * bare Avro).
  */
 export function registryApplies(config: TallyConfig): boolean {
+  if (!config.registry.enabled) return false;
   const localRegistry = normaliseRegistryUrl(config.registry.url) === localRegistryUrl(config.services.registry);
   const local = new Set(localBootstrap(config.services.kafka));
   const localKafka = config.kafka.brokers.length > 0 && config.kafka.brokers.every((broker) => local.has(broker));

@@ -140,7 +140,7 @@ function registryStorage(config: TallyConfig, state: ServicesState): RegistrySto
  * in the local Kafka, is left out too; named, it is an error that says so.
  */
 export async function startServices(config: TallyConfig, only: ServiceName[] = serviceNames): Promise<ServiceStatus[]> {
-  if (only === serviceNames && isLocal(config, 'registry') && !isLocal(config, 'kafka')) only = serviceNames.filter((name) => name !== 'registry');
+  if (only === serviceNames && isLocal(config, 'registry') && (!isLocal(config, 'kafka') || !config.registry.enabled)) only = serviceNames.filter((name) => name !== 'registry');
   const layout = servicesLayout(config.services);
   const state = readState(layout.stateFile);
   const reused = new Set<ServiceName>();
