@@ -12,6 +12,7 @@ import { untilComplete } from '../measure.js';
 import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResult, type ToolPlan, type ToolRow } from '../results.js';
 import { newestProfile, summariseProfile } from '../profile.js';
 import { backends, benchScript, nodeOptions } from '../tally-stage.js';
+import { framedRecords, framedTool, framingConfig, framingDetail, framings, registryCostRatios, type ValueFraming } from '../value-framing.js';
 
 
 /** files per directory fsync in the ceiling writer */
@@ -56,22 +57,33 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
   const messages = ctx.corpora.apelMessages(n);
   const raw = rawEnvelopes(`${prefix}raw.apel-message`, 'apel-message', messages, { partitions: world.sizes.partitions });
   const normaliser = normaliserFor('apel-message');
-  const records: OutgoingRecord[] = [];
-  raw.forEach((r, i) => {
-    const message: IncomingMessage = { topic: r.topic, partition: 0, offset: String(i), key: null, value: Buffer.from(r.value as string), headers: {}, timestamp: Date.now(), generation: 0 };
-    const out = transformMessage(message, 'apel-message', normaliser, (name) => `${prefix}${name}`);
-    if (out.deadLetters.length) throw new Error(`APEL corpus message ${i} was rejected: ${String(out.deadLetters[0]?.value).slice(0, 400)}`);
-    for (const record of out.records) records.push({ ...record, partition: records.length % world.sizes.partitions });
-  });
-  if (records.length !== n) throw new Error(`expected ${n} cloud.vm records, the normaliser made ${records.length}`);
-  await world.kafka.createTopics([`${prefix}cloud.vm`], world.sizes.partitions);
-  await fillTopic(world, records);
-  const meanRecord = records.reduce((s, r) => s + (r.value as Buffer).length, 0) / records.length;
+  const cloudRecords = (topicPrefix: string): OutgoingRecord[] => {
+    const records: OutgoingRecord[] = [];
+    raw.forEach((r, i) => {
+      const message: IncomingMessage = { topic: r.topic, partition: 0, offset: String(i), key: null, value: Buffer.from(r.value as string), headers: {}, timestamp: Date.now(), generation: 0 };
+      const out = transformMessage(message, 'apel-message', normaliser, (name) => `${topicPrefix}${name}`);
+      if (out.deadLetters.length) throw new Error(`APEL corpus message ${i} was rejected: ${String(out.deadLetters[0]?.value).slice(0, 400)}`);
+      for (const record of out.records) records.push({ ...record, partition: records.length % world.sizes.partitions });
+    });
+    if (records.length !== n) throw new Error(`expected ${n} cloud.vm records, the normaliser made ${records.length}`);
+    return records;
+  };
+  /** the same records as each framing writes them, on a topic prefix each */
+  const framedPrefix: Record<ValueFraming, string> = { default: prefix, bare: prefix };
+  let meanRecord = 0;
+  for (const framing of framings(world)) {
+    if (framing === 'default' && framings(world).includes('bare')) framedPrefix.default = world.topicPrefix('apel-registry');
+    const physical = `${framedPrefix[framing]}cloud.vm`;
+    const records = await framedRecords(world, framing, [{ physical, logical: 'cloud.vm' }], () => cloudRecords(framedPrefix[framing]));
+    await world.kafka.createTopics([physical], world.sizes.partitions);
+    await fillTopic(world, records);
+    meanRecord = records.reduce((s, r) => s + (r.value as Buffer).length, 0) / records.length;
+  }
   let lastQueue: string | undefined;
 
-  const sinkRun = async (backend: Backend, cpuProfile = false) => {
+  const sinkRun = async (backend: Backend, cpuProfile = false, framing: ValueFraming = 'default') => {
     const queue = path.join(world.workDir('apel-queue'), 'outgoing');
-    const configFile = world.tallyConfig(`apel-sink-${backend}`, { kafka: { backend, topicPrefix: prefix } });
+    const configFile = world.tallyConfig(`apel-sink-${backend}`, { kafka: { backend, topicPrefix: framedPrefix[framing] }, ...framingConfig(framing) });
     const profile = cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(world.dir, 'profiles')}`, `--cpu-prof-name=apel-sink-${backend}-${Date.now()}.cpuprofile`] : [];
     const child = startChild(`apel-sink-${backend}`, process.execPath, [...nodeOptions, ...profile, benchScript('apel-sink-runner'), configFile, queue, world.group('apel')], { logFile: world.logFile(`apel-sink-${backend}`), readyText: /^bench apel sink running/m });
     try {
@@ -85,12 +97,14 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
   };
   const plans: ToolPlan[] = [];
   for (const backend of backends) {
-    plans.push({
-      tool: `tally sink apel (${backend})`,
-      role: 'tally',
-      detail: `startApelSink in its own process (bench/peers/apel-sink-runner.ts), ${backend}, defaults: Avro decode → APEL cloud text → messages of 100 records → dirq element (tmp, fsync, link, directory fsync)`,
-      run: () => sinkRun(backend),
-    });
+    for (const framing of framings(world)) {
+      plans.push({
+        tool: framedTool('tally sink apel', backend, framing),
+        role: 'tally',
+        detail: `startApelSink in its own process (bench/peers/apel-sink-runner.ts), ${backend}, defaults: Avro decode → APEL cloud text → messages of 100 records → dirq element (tmp, fsync, link, directory fsync); ${framingDetail(world, framing)}`,
+        run: () => sinkRun(backend, false, framing),
+      });
+    }
   }
   plans.push({
     tool: 'same bytes as files (fsync per file)',
@@ -109,6 +123,7 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
     },
   });
   result.rows = await interleaved(plans, world.sizes.runs, log);
+  registryCostRatios(result, 'tally sink apel', 'APEL sink records/s', (r) => r.eventsPerSecond, backends);
   const ceiling = result.rows.find((r) => r.role === 'ceiling' && r.status === 'ok');
   for (const backend of backends) {
     const tally = result.rows.find((r): r is ToolRow => r.tool === `tally sink apel (${backend})` && r.status === 'ok');
@@ -127,6 +142,6 @@ export async function apelSinkCase(ctx: CaseContext): Promise<CaseResult> {
       log(`  profile of the APEL sink failed: ${(error as Error).message}`);
     }
   }
-  await world.kafka.deletePrefixes([prefix]);
+  await world.kafka.deletePrefixes([...new Set(Object.values(framedPrefix))]);
   return result;
 }

@@ -19,6 +19,7 @@ import { newestProfile, summariseProfile } from '../profile.js';
 import { emptyCase, fromThroughput, interleaved, ratio, unavailableRow, type CaseResult, type RunFigures, type ToolPlan, type ToolRow } from '../results.js';
 import { backends, benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import { benchUser } from '../world.js';
+import { framedRecords, framedTool, framingConfig, framingDetail, framings, registryCostRatios, type ValueFraming } from '../value-framing.js';
 
 const indexBase = 'accounting-usage';
 /** every corpus record's timestamp is in 2026-11, so every tool writes one monthly index */
@@ -56,6 +57,15 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
   const records = domainRecords(prefix, lines, world.sizes.partitions);
   await world.kafka.createTopics([`${prefix}accounting.usage`, `${prefix}es-json`], world.sizes.partitions);
   await fillTopic(world, records);
+  /** the same records as each framing writes them, on a topic prefix each (bare Avro: the one above) */
+  const framedPrefix: Record<ValueFraming, string> = { default: prefix, bare: prefix };
+  if (framings(world).includes('bare')) {
+    framedPrefix.default = world.topicPrefix('es-sink-registry');
+    const physical = `${framedPrefix.default}accounting.usage`;
+    const framed = await framedRecords(world, 'default', [{ physical, logical: 'accounting.usage' }], () => domainRecords(framedPrefix.default, lines, world.sizes.partitions));
+    await world.kafka.createTopics([physical], world.sizes.partitions);
+    await fillTopic(world, framed);
+  }
 
   // the same documents as the sink makes them (its own prepareBatch), for the raw client and the peer
   const messages: IncomingMessage[] = records.map((r, i) => ({ topic: r.topic, partition: r.partition ?? 0, offset: String(i), key: Buffer.from(String(r.key)), value: r.value as Buffer, headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])), timestamp: Date.now(), generation: 0 }));
@@ -76,15 +86,15 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
   const docsPerBulk: Record<Backend, number> = { kafkajs: 0, rdkafka: 0 };
   const concurrency = 2;
 
-  const sinkRun = async (backend: Backend, cpuProfile = false): Promise<RunFigures> => {
+  const sinkRun = async (backend: Backend, cpuProfile = false, framing: ValueFraming = 'default'): Promise<RunFigures> => {
     const indexPrefix = world.indexPrefix(`es-${backend}`);
     const group = world.group(`sink-${backend}`);
-    const configFile = world.tallyConfig(`sink-${backend}`, { kafka: { backend, topicPrefix: prefix }, elasticsearch: { indexPrefix }, sinks: { elasticsearch: { groupId: group, concurrency, topics: ['accounting.usage'] } } });
+    const configFile = world.tallyConfig(`sink-${backend}`, { kafka: { backend, topicPrefix: framedPrefix[framing] }, elasticsearch: { indexPrefix }, sinks: { elasticsearch: { groupId: group, concurrency, topics: ['accounting.usage'] } }, ...framingConfig(framing) });
     const child = await startTallyStage(world, { label: `sink-${backend}`, configFile, args: ['sink', 'elasticsearch'], ready: readyText.sinkElasticsearch, cpuProfile });
     try {
       const t = await untilComplete({ count: () => world.es.indexTotal(`${indexPrefix}*`), target: n, processes: [child] });
       const bulks = await world.es.bulkRequests(`${indexPrefix}*`);
-      docsPerBulk[backend] = Math.max(1, Math.round(n / Math.max(1, bulks)));
+      if (framing === 'default') docsPerBulk[backend] = Math.max(1, Math.round(n / Math.max(1, bulks)));
       return fromThroughput(t, meanDocument, { 'docs per bulk': n / Math.max(1, bulks) });
     } finally {
       await child.stop(cpuProfile ? 20_000 : afterRunGraceMs);
@@ -94,7 +104,9 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
 
   const plans: ToolPlan[] = [];
   for (const backend of backends) {
-    plans.push({ tool: `tally sink elasticsearch (${backend})`, role: 'tally', detail: `Avro decode → JSON document → bulk helper (@elastic/elasticsearch), concurrency ${concurrency}, flushBytes 5 MB (spread over the connections), monthly layout`, run: () => sinkRun(backend) });
+    for (const framing of framings(world)) {
+      plans.push({ tool: framedTool('tally sink elasticsearch', backend, framing), role: 'tally', detail: `Avro decode → JSON document → bulk helper (@elastic/elasticsearch), concurrency ${concurrency}, flushBytes 5 MB (spread over the connections), monthly layout; ${framingDetail(world, framing)}`, run: () => sinkRun(backend, false, framing) });
+    }
   }
   for (const backend of backends) {
     plans.push({
@@ -155,6 +167,7 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
     result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
     const row = (tool: string): ToolRow | undefined => result.rows.find((r) => r.tool === tool && r.status === 'ok');
     const peer = row('rsyslog imkafka → omelasticsearch');
+    registryCostRatios(result, 'tally sink elasticsearch', 'ES sink documents/s', (r) => r.eventsPerSecond, backends);
     for (const backend of backends) {
       const tally = row(`tally sink elasticsearch (${backend})`);
       const ceiling = row(`raw _bulk (as ${backend} sink)`);
@@ -177,7 +190,7 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
     }
   } finally {
     await client.close();
-    await world.kafka.deletePrefixes([prefix]);
+    await world.kafka.deletePrefixes([...new Set(Object.values(framedPrefix))]);
   }
   return result;
 }

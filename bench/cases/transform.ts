@@ -11,6 +11,7 @@ import { absolute, emptyCase, fromThroughput, interleaved, ratio, type CaseResul
 import { figure } from '../stats.js';
 import { backends, benchScript, nodeOptions, readyText, startTallyStage } from '../tally-stage.js';
 import type { BenchWorld } from '../world.js';
+import { framedTool, framingConfig, framingDetail, framings, registryCostRatios, type ValueFraming } from '../value-framing.js';
 
 
 interface KindInput {
@@ -46,7 +47,9 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
 
   const plans: ToolPlan[] = [];
   for (const backend of backends) {
-    plans.push({ tool: `tally transform (${backend})`, role: 'tally', detail: 'accounting kind: envelope → JSON Schema (ajv) → normalise → Avro (avsc) → accounting.usage, acks=all; defaults (maxBatchMessages 5000)', run: () => transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope) });
+    for (const framing of framings(world)) {
+      plans.push({ tool: framedTool('tally transform', backend, framing), role: 'tally', detail: `accounting kind: envelope → JSON Schema (ajv) → normalise → Avro (avsc) → accounting.usage, acks=all; defaults (maxBatchMessages 5000); ${framingDetail(world, framing)}`, run: () => transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope, false, framing) });
+    }
     plans.push({ tool: `passthrough (${backend})`, role: 'ceiling', detail: 'same Bus, same consumer stage loop and producer, copies key + value unparsed to passthrough.out', run: () => passthroughRun(world, prefix, backend, 'accounting', n, meanEnvelope) });
   }
   const rows = await interleaved(plans, world.sizes.runs, log);
@@ -78,6 +81,8 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
   const perCore = (r: ToolRow) => r.extra['events/s per core'] ?? figure([]);
   const parseEnvelope = row('JSON.parse only (envelope + line)');
   const parseLine = row('JSON.parse only (line)');
+  registryCostRatios(result, 'tally transform', 'transform events/s', (r) => r.eventsPerSecond, backends);
+  registryCostRatios(result, 'tally transform', 'transform events/s per core', perCore, backends);
   for (const backend of backends) {
     const tally = row(`tally transform (${backend})`);
     const pass = row(`passthrough (${backend})`);
@@ -151,9 +156,9 @@ async function outputCount(world: BenchWorld, topics: string[]): Promise<number>
 }
 
 /** One run of `tally transform` as a process: a fresh group reads the whole raw topic; done when the outputs grew by `expected`. */
-export async function transformRun(world: BenchWorld, prefix: string, backend: Backend, kind: string, outputs: string[], expected: number, meanInputBytes: number, cpuProfile = false): Promise<RunFigures> {
+export async function transformRun(world: BenchWorld, prefix: string, backend: Backend, kind: string, outputs: string[], expected: number, meanInputBytes: number, cpuProfile = false, framing: ValueFraming = 'default'): Promise<RunFigures> {
   const group = world.group(`transform-${backend}`);
-  const configFile = world.tallyConfig(`transform-${backend}`, { kafka: { backend, topicPrefix: prefix }, transform: { kinds: [kind], groupId: group } });
+  const configFile = world.tallyConfig(`transform-${backend}`, { kafka: { backend, topicPrefix: prefix }, transform: { kinds: [kind], groupId: group }, ...framingConfig(framing) });
   const before = await outputCount(world, outputs);
   const child = await startTallyStage(world, { label: `transform-${backend}`, configFile, args: ['transform'], ready: readyText.transform, cpuProfile });
   try {

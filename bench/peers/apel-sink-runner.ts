@@ -1,6 +1,7 @@
 import { createBus } from '../../pipeline/bus/index.js';
 import { loadConfig } from '../../pipeline/config/load.js';
 import { createLogger } from '../../pipeline/log.js';
+import { useConfiguredRegistry } from '../../pipeline/registry/in-use.js';
 
 /**
  * `tally sink apel` for the benchmark, until the CLI has that command: the APEL sink's own
@@ -16,6 +17,7 @@ const [configFile, queueDir, groupId] = process.argv.slice(2);
 if (!configFile || !queueDir || !groupId) throw new Error('usage: apel-sink-runner.js <config.yaml> <queue-dir> <group>');
 const config = loadConfig({ file: configFile });
 const log = createLogger(config.log.level, { pretty: false });
+useConfiguredRegistry(config);
 const bus = createBus(config.kafka, log);
 // loaded by name at run time: the APEL sink is built by another engineer, and its API may still move
 const modulePath = '../../connectors/sinks/apel/sink.js';
