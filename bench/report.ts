@@ -41,11 +41,7 @@ export function renderMarkdown(report: BenchReport): string {
     for (const r of c.ratios) out.push(`| ${c.title} | ${r.name} | ${fig(r.value, 2)} | ${r.target?.text ?? '(for information)'} | ${met(r)} |`);
   }
   out.push('');
-  const analysis = path.join(projectRoot, 'bench', 'ANALYSIS.md');
-  if (existsSync(analysis)) {
-    out.push(readFileSync(analysis, 'utf8').trim());
-    out.push('');
-  }
+  out.push(...analysisOf(report));
   for (const c of report.cases) out.push(...renderCase(c));
   out.push('## How to read and reproduce');
   out.push('');
@@ -54,6 +50,25 @@ export function renderMarkdown(report: BenchReport): string {
   out.push('- Logs of every process, the corpora and the CPU profiles of this run are in `' + report.runDir + '` (git-ignored).');
   out.push('');
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * bench/ANALYSIS.md is the prose of one run, named on its first line (`<!-- analyses run <id> -->`):
+ * only that run's report carries it; any other run (quick, a subset, a newer full run) says that its
+ * figures have no analysis yet and which run the analysis belongs to.
+ */
+function analysisOf(report: BenchReport): string[] {
+  const file = path.join(projectRoot, 'bench', 'ANALYSIS.md');
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8').trim();
+  const analysed = /^<!-- analyses run (\S+) -->/.exec(text)?.[1];
+  if (analysed === report.runId) return [text.replace(/^<!--.*?-->\s*/, ''), ''];
+  return [
+    '## Analysis',
+    '',
+    `No analysis of this ${report.mode} run${report.cases.length ? ` (cases: ${report.cases.map((c) => c.id).join(', ')})` : ''} has been written: the tables below are its only account. \`bench/ANALYSIS.md\` analyses ${analysed ? `run \`${analysed}\`` : 'another run'} (its first line names the run).`,
+    '',
+  ];
 }
 
 function renderCase(c: CaseResult): string[] {
