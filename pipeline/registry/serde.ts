@@ -42,7 +42,8 @@ export class RegistryReader {
   private readonly writers = new Map<number, avro.Type>();
   /** ids the registry cannot give (unknown, or not Avro): their values go to the dead-letter topic with this reason */
   private readonly refused = new Map<number, string>();
-  private readonly resolvers = new Map<string, avro.Resolver>();
+  /** per writer id, per reader fingerprint: the resolver, or null where the writer's schema is the reader's (read directly) */
+  private readonly resolvers = new Map<number, Map<string, avro.Resolver | null>>();
 
   constructor(private readonly client: RegistryClient) {}
 
@@ -78,14 +79,15 @@ export class RegistryReader {
       const why = this.refused.get(schemaId) ?? `it was not fetched from the schema registry ${this.client.url} (RegistryReader.prepare)`;
       throw new TallyError('RECORD_UNPARSABLE', `${origin}: no writer schema for schema id ${schemaId}: ${why}`, { details: { rule: 'schema-id', schemaId } });
     }
-    const key = `${schemaId}/${reader.fingerprint}`;
-    let resolver = this.resolvers.get(key);
+    let byReader = this.resolvers.get(schemaId);
+    if (!byReader) this.resolvers.set(schemaId, (byReader = new Map()));
     try {
-      if (!resolver) {
-        resolver = reader.type.createResolver(writer);
-        this.resolvers.set(key, resolver);
+      let resolver = byReader.get(reader.fingerprint);
+      if (resolver === undefined) {
+        resolver = writer.fingerprint('sha256').toString('hex') === reader.fingerprint ? null : reader.type.createResolver(writer);
+        byReader.set(reader.fingerprint, resolver);
       }
-      return reader.type.fromBuffer(body, resolver) as Record<string, unknown>;
+      return (resolver ? reader.type.fromBuffer(body, resolver) : reader.type.fromBuffer(body)) as Record<string, unknown>;
     } catch (error) {
       throw new TallyError('RECORD_UNPARSABLE', `${origin}: a ${writer.name ?? 'record'} written with schema id ${schemaId} cannot be read as ${reader.schemaName}: ${messageOf(error)}`, { cause: error, details: { rule: 'avro-resolution', schemaId } });
     }
