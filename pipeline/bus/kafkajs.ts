@@ -5,7 +5,7 @@ import type { KafkaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
 import { TallyError, messageOf } from '../errors.js';
-import { toKafkaError } from './kafka-errors.js';
+import { kafkaErrorName, toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
 import { readOptional, saslPassword } from './security.js';
 import type { ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition } from './types.js';
@@ -243,9 +243,9 @@ const fetchStallMs = 60_000;
 
 /**
  * A kafkajs consumer behind the Consumer interface. The kafkajs consumer inside is replaced (a new
- * one joins the group and continues from the committed offsets) when kafkajs gives it up or when it
- * stops fetching: both were seen after broker restarts and leader moves, with the stage left
- * holding lag and doing nothing.
+ * one joins the group and continues from the committed offsets) when kafkajs gives it up, when it
+ * stops fetching, or when a commit fails after kafkajs's own retries: all three were seen after
+ * broker restarts and leader moves, with the stage left holding lag it could not commit.
  */
 class KafkajsConsumer extends ConsumerCore {
   private assigned: TopicPartition[] = [];
@@ -426,10 +426,18 @@ class KafkajsConsumer extends ConsumerCore {
   }
 
   protected async commitPoints(points: CommitPoint[]): Promise<void> {
+    const consumer = this.consumer;
     try {
-      await this.consumer.commitOffsets(points.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })));
+      await consumer.commitOffsets(points.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })));
     } catch (error) {
-      throw toKafkaError(`committing offsets of group ${this.options.groupId}`, error);
+      const failure = toKafkaError(`committing offsets of group ${this.options.groupId}`, error);
+      // kafkajs already retried this commit (about 40 s) against the coordinator and brokers it knew when it
+      // joined; after a leader move it goes on asking the old ones (NOT_COORDINATOR, "Broker n not found in
+      // the cached metadata") while it still fetches, so the stage moves but never commits. A fresh consumer
+      // finds the current coordinator and continues from the last committed offsets.
+      // A rebalance's own errors are left to kafkajs's runner, which rejoins on them: replacing would only rebalance again.
+      if (consumer === this.consumer && !rebalanceTypes.has(kafkaErrorName(error) ?? '')) void this.replace(`a commit failed after kafkajs's retries (${failure.message})`);
+      throw failure;
     }
   }
 
@@ -452,8 +460,10 @@ class KafkajsConsumer extends ConsumerCore {
   }
 }
 
+/** errors of a group that is rebalancing or has moved on without this member */
+const rebalanceTypes = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION']);
 /** kafkajs errors after which the member must join the group again (kafkajs's own runner rejoins on them) */
-const rejoinTypes = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'NOT_COORDINATOR_FOR_GROUP']);
+const rejoinTypes = new Set([...rebalanceTypes, 'NOT_COORDINATOR_FOR_GROUP']);
 
 function headersOf(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
@@ -476,7 +486,7 @@ export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, option
       heartbeatInterval,
       allowAutoTopicCreation: true,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      // bounded: kafkajs retries a commit against the coordinator it joined with, which a leader move leaves answering NOT_COORDINATOR for ever; once the retries are spent the runner restarts and finds the new one
+      // bounded: kafkajs retries a commit against the coordinator it joined with, which a leader move leaves answering NOT_COORDINATOR for ever; once the retries are spent the consumer is replaced (commitPoints) and the new one finds the current coordinator
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     try {
