@@ -47,8 +47,21 @@ export async function extendConfig(world: PipelineWorld, extra: Record<string, u
 /** A `tally <args>` process of the world; resolves once it printed `readyText` on stdout. */
 export interface StageProcess {
   proc: ChildProcess;
+  /** the stage's words, e.g. `transform` or `sink elasticsearch` */
+  name: string;
   output: () => string;
   kill(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/** `work`, or its failure with the last lines each stage wrote: a post-mortem without TALLY_STAGE_LOG_DIR. */
+export async function withStageOutputs<T>(stages: StageProcess[], work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const tails = stages.map((s) => `--- tally ${s.name} (pid ${s.proc.pid}, ${s.proc.exitCode === null && s.proc.signalCode === null ? 'running' : `exited ${s.proc.exitCode ?? s.proc.signalCode}`}):\n${s.output().split('\n').slice(-15).join('\n')}`);
+    (error as Error).message += `\n${tails.join('\n')}`;
+    throw error;
+  }
 }
 
 export async function startStage(world: PipelineWorld, args: string[], readyText: RegExp, timeoutMs = 60_000): Promise<StageProcess> {
@@ -70,6 +83,7 @@ export async function startStage(world: PipelineWorld, args: string[], readyText
   await Promise.race([eventually(`tally ${args.join(' ')} to be ready`, timeoutMs, () => (readyText.test(out) ? true : undefined)), early]);
   return {
     proc,
+    name: args.join(' '),
     output: () => out,
     async kill(signal) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

@@ -70,6 +70,35 @@ export async function eventually<T>(what: string, timeoutMs: number, check: () =
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/**
+ * Poll until `check` says done, for as long as its progress figure keeps growing: fails only when it
+ * stood still for `stallMs` (or the whole wait passed `capMs`), so a busy machine gets the time it
+ * needs and a stuck pipeline still fails in bounded time.
+ */
+export async function whileProgressing<T>(what: string, stallMs: number, capMs: number, check: () => Promise<{ done?: T; progress: number; detail: string }>): Promise<T> {
+  const started = Date.now();
+  let best = -Infinity;
+  let movedAt = started;
+  let detail = 'nothing observed yet';
+  for (;;) {
+    try {
+      const seen = await check();
+      if (seen.done !== undefined) return seen.done;
+      detail = seen.detail;
+      if (seen.progress > best) {
+        best = seen.progress;
+        movedAt = Date.now();
+      }
+    } catch (error) {
+      detail = `probe failed: ${(error as Error).message}`;
+    }
+    const now = Date.now();
+    if (now - movedAt > stallMs) throw new Error(`no progress for ${Math.round((now - movedAt) / 1000)} s waiting for ${what}: ${detail}`);
+    if (now - started > capMs) throw new Error(`timed out after ${Math.round(capMs / 1000)} s waiting for ${what} (still progressing): ${detail}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export const backends: KafkaBackendName[] = ['kafkajs', 'rdkafka'];
 
 /** A loopback TCP port free right now, for a server a test starts as a process. */
