@@ -187,6 +187,7 @@ export async function stopServices(config: TallyConfig, only: ServiceName[] = se
   const layout = servicesLayout(config.services);
   const state = readState(layout.stateFile);
   const stopped: ServiceName[] = [];
+  const outside: string[] = [];
   if (state.registry && (only.includes('registry') || (only.includes('kafka') && !options.keepData))) {
     await stopRegistry(state.registry);
     stopped.push('registry');
@@ -204,6 +205,7 @@ export async function stopServices(config: TallyConfig, only: ServiceName[] = se
     only.includes('elasticsearch') && state.elasticsearch
       ? stopElasticsearch(state.elasticsearch).then(() => {
           stopped.push('elasticsearch');
+          if (state.elasticsearch?.outsideDir) outside.push(state.elasticsearch.outsideDir);
           if (options.keepData && state.elasticsearch) state.elasticsearch.kept = true;
           else delete state.elasticsearch;
         })
@@ -212,6 +214,7 @@ export async function stopServices(config: TallyConfig, only: ServiceName[] = se
   writeState(layout.stateFile, state);
   if (!options.keepData) {
     for (const name of stopped) rmSync(path.join(layout.runDir, name), { recursive: true, force: true });
+    for (const dir of outside) rmSync(dir, { recursive: true, force: true });
   }
   return stopped;
 }

@@ -4,7 +4,7 @@ import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { elasticsearchHome } from '../../../pipeline/services/artifacts.js';
+import { reachableEsHome } from '../../../pipeline/services/elasticsearch-place.js';
 import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/service-user.js';
 import { findJava } from '../../../pipeline/services/java.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
@@ -103,10 +103,11 @@ function homeWithSecurityIndex(home: string, javaHome: string): { home: string; 
 /** The file realm's user is written with the distribution's own tool before the node starts. */
 export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 300_000): Promise<SecureElasticsearch> {
   const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
-  const distribution = await elasticsearchHome(servicesLayout(testConfig().services).cacheDir, secureEsVersion);
+  const owner = runAsUser(testConfig().services.elasticsearch.user);
+  // outside the checkout when the service user cannot enter it (a clone in a mode-700 folder)
+  const { home: distribution } = await reachableEsHome(servicesLayout(testConfig().services), secureEsVersion, owner);
   const built = homeWithSecurityIndex(distribution, java.home);
   const home = built.home;
-  const owner = runAsUser(testConfig().services.elasticsearch.user);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-'));
   const confDir = path.join(dir, 'config');
   const dataDir = path.join(dir, 'data');
