@@ -30,7 +30,9 @@ function existingReal(target: string): string {
 
 /** The service user can walk down to `target`: every folder above it lets others through (o+x). */
 export function canEnter(target: string): boolean {
-  let current = path.dirname(existingReal(target));
+  const existing = existingReal(target);
+  // a folder still to be made is entered through the closest one that exists
+  let current = existsSync(target) ? path.dirname(existing) : existing;
   while (current !== path.dirname(current)) {
     if ((statSync(current).mode & 0o001) === 0) return false;
     current = path.dirname(current);
