@@ -223,8 +223,8 @@ export async function stopServices(config: TallyConfig, only: ServiceName[] = se
   writeState(layout.stateFile, state);
   if (!options.keepData) {
     for (const name of stopped) rmSync(path.join(layout.runDir, name), { recursive: true, force: true });
-    // a start that failed leaves its folder outside the checkout for its logs: stop removes it too
-    if (only.includes('elasticsearch')) rmSync(outsideDirOf(layout), { recursive: true, force: true });
+    // a start that failed leaves its folders (outside the checkout, and the link to it) for its logs: stop removes them too
+    if (only.includes('elasticsearch')) for (const dir of [path.join(layout.runDir, 'elasticsearch'), outsideDirOf(layout)]) rmSync(dir, { recursive: true, force: true });
   }
   return stopped;
 }
