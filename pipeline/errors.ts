@@ -9,6 +9,7 @@ export const errorCodes = {
   SERVICE_ARTIFACT: 'a Kafka, Elasticsearch or Schema Registry artifact could not be downloaded or unpacked',
   SERVICE_START: 'a local service did not become ready',
   SERVICE_JAVA: 'no suitable Java runtime was found',
+  SERVICE_CONFLICT: 'a local service of this checkout runs on other ports than the configuration names; stop it first',
   KAFKA_RETRIABLE: 'Kafka did not acknowledge in time or is unreachable; retrying may succeed',
   KAFKA_PERMANENT: 'Kafka refused the request in a way that retrying will not fix',
   KAFKA_AUTH: 'Kafka refused the SASL login (user, mechanism or password); fix the configuration',

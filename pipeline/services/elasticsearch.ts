@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { TallyError } from '../errors.js';
-import { elasticsearchHome } from './artifacts.js';
 import { dropBootstrapSetting, ensureEsPortsFree, launchEsNode, startEsNode, waitEsNodes, type EsRuntime } from './elasticsearch-node.js';
 import { esNodeCount, esNodes, esNodeUrl, type LocalElasticsearchConfig } from './elasticsearch-topology.js';
+import { esPlace } from './elasticsearch-place.js';
 import { findJava } from './java.js';
 import type { ServicesLayout } from './layout.js';
 import { isAlive, resumableService, serviceLiveness, stopProcess } from './process.js';
@@ -24,12 +24,13 @@ export function checkElasticsearchSize(state: ElasticsearchState, config: LocalE
   }
 }
 
-async function esRuntime(layout: ServicesLayout, config: LocalElasticsearchConfig): Promise<EsRuntime> {
-  const home = await elasticsearchHome(layout.cacheDir, config.version);
+async function esRuntime(layout: ServicesLayout, config: LocalElasticsearchConfig): Promise<EsRuntime & { outsideDir?: string }> {
+  const owner = runAsUser(config.user);
+  const { home, runDir, outsideDir } = await esPlace(layout, config.version, owner);
   const [major, minor] = config.version.split('.').map(Number) as [number, number];
   // 8.18+ run on 17 or 21+; 9.x needs 21+
   const java = major >= 9 ? findJava(`Elasticsearch ${config.version}`, 21) : findJava(`Elasticsearch ${config.version}`, 17, major === 8 && minor >= 18 ? Number.MAX_SAFE_INTEGER : 23);
-  return { home, java, owner: runAsUser(config.user), config, topology: esNodes(config), runDir: path.join(layout.runDir, 'elasticsearch') };
+  return { home, java, owner, config, topology: esNodes(config), runDir, ...(outsideDir ? { outsideDir } : {}) };
 }
 
 /**
@@ -71,6 +72,7 @@ export async function startElasticsearch(layout: ServicesLayout, config: LocalEl
     confDir: first.confDir,
     logFile: first.logFile,
     user: runtime.owner?.name,
+    ...(runtime.outsideDir ? { outsideDir: runtime.outsideDir } : {}),
     startedAt: new Date().toISOString(),
     ...(nodes.length > 1 ? { nodes } : {}),
   };

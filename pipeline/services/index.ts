@@ -9,16 +9,18 @@ import { checkKafkaSize, describeKafka, kafkaLiveness, resumableKafka, startKafk
 import { kafkaBrokerStatuses, type KafkaBrokerStatus } from './kafka-status.js';
 import { brokerCount, kafkaReplication, localBootstrap } from './kafka-topology.js';
 import { checkElasticsearchSize, elasticsearchLiveness, resumableElasticsearch, startElasticsearch, stopElasticsearch } from './elasticsearch.js';
+import { outsideDirOf } from './elasticsearch-place.js';
 import { esNodeCount, localElasticsearchUrl } from './elasticsearch-topology.js';
 import { esUrls } from '../elasticsearch/nodes.js';
 import { isAlive } from './process.js';
+import { assertConfiguredInstance, runningInstance, type ServiceInstance, type ServiceName } from './instances.js';
 import { reuseRegistry, startRegistry, stopRegistry, type RegistryStorage } from './registry.js';
 import { registryAnswers } from './registry-http.js';
 import { globalCompatibility } from './registry-rules.js';
 import { localRegistryUrl, normaliseRegistryUrl } from './registry-topology.js';
 import { readState, writeState, type ServicesState } from './state.js';
 
-export type ServiceName = 'kafka' | 'elasticsearch' | 'registry';
+export type { ServiceInstance, ServiceName } from './instances.js';
 /** In start order: the registry keeps its schemas in Kafka, so it starts once Kafka is ready. */
 export const serviceNames: ServiceName[] = ['kafka', 'elasticsearch', 'registry'];
 
@@ -41,6 +43,8 @@ export interface ServiceStatus {
   nodes?: { nodeId: number; name: string; url: string; pid: number; up: boolean }[];
   /** the Schema Registry's global compatibility level, when it answers */
   compatibility?: string;
+  /** what of this service this checkout runs, wherever it listens (`configured` false: not on the configured ports) */
+  instances?: ServiceInstance[];
 }
 
 /**
@@ -61,7 +65,8 @@ export function isLocal(config: TallyConfig, name: ServiceName): boolean {
 async function kafkaStatus(config: TallyConfig, state: ServicesState): Promise<ServiceStatus> {
   const local = isLocal(config, 'kafka');
   const endpoint = config.kafka.brokers.join(',');
-  const owned = local && kafkaLiveness(state.kafka) !== 'none' ? state.kafka : undefined;
+  const instance = runningInstance('kafka', state, config.services);
+  const owned = local && instance?.configured ? state.kafka : undefined;
   const view = local && !owned ? undefined : await describeKafka(endpoint);
   // a local cluster is up only with every node registered
   const up = view !== undefined && view.controllerId !== null && view.brokerIds.length >= (local ? brokerCount(config.services.kafka) : 1);
@@ -71,13 +76,15 @@ async function kafkaStatus(config: TallyConfig, state: ServicesState): Promise<S
     up,
     endpoint,
     ...(owned ? { version: owned.version, pid: owned.pid, startedAt: owned.startedAt, logFile: owned.logFile, brokers: kafkaBrokerStatuses(owned, view) } : {}),
+    ...(instance ? { instances: [instance] } : {}),
   };
 }
 
 async function elasticsearchStatus(config: TallyConfig, state: ServicesState): Promise<ServiceStatus> {
   const local = isLocal(config, 'elasticsearch');
   const endpoint = config.elasticsearch.url;
-  const owned = local && elasticsearchLiveness(state.elasticsearch) !== 'none' ? state.elasticsearch : undefined;
+  const instance = runningInstance('elasticsearch', state, config.services);
+  const owned = local && instance?.configured ? state.elasticsearch : undefined;
   // a local cluster is up only with every node in it
   const up = local && !owned ? false : await clusterHealthy(endpoint, {}, 2000, local ? esNodeCount(config.services.elasticsearch) : 1);
   const nodes = owned?.nodes?.map((n) => ({ nodeId: n.nodeId, name: n.name, url: n.url, pid: n.pid, up: isAlive(n) }));
@@ -88,6 +95,7 @@ async function elasticsearchStatus(config: TallyConfig, state: ServicesState): P
     endpoint,
     ...(owned ? { pid: owned.pid, startedAt: owned.startedAt, logFile: owned.logFile } : {}),
     ...(nodes ? { nodes } : {}),
+    ...(instance ? { instances: [instance] } : {}),
   };
   if (up) {
     try {
@@ -102,7 +110,8 @@ async function elasticsearchStatus(config: TallyConfig, state: ServicesState): P
 
 async function registryStatus(config: TallyConfig, state: ServicesState): Promise<ServiceStatus> {
   const local = isLocal(config, 'registry');
-  const owned = local && isAlive(state.registry) ? state.registry : undefined;
+  const instance = runningInstance('registry', state, config.services);
+  const owned = local && instance?.configured ? state.registry : undefined;
   const access = { ...config.registry, requestTimeoutMs: Math.min(config.registry.requestTimeoutMs, 2000) };
   const up = local && !owned ? false : await registryAnswers(access);
   const compatibility = up ? await globalCompatibility(access).catch(() => undefined) : undefined;
@@ -113,6 +122,7 @@ async function registryStatus(config: TallyConfig, state: ServicesState): Promis
     endpoint: config.registry.url,
     ...(owned ? { version: owned.version, pid: owned.pid, startedAt: owned.startedAt, logFile: owned.logFile } : {}),
     ...(compatibility ? { compatibility } : {}),
+    ...(instance ? { instances: [instance] } : {}),
   };
 }
 
@@ -147,6 +157,7 @@ export async function startServices(config: TallyConfig, only: ServiceName[] = s
   const save = (): void => writeState(layout.stateFile, state);
   const tasks: Promise<void>[] = [];
   let kafkaReady: Promise<void> = Promise.resolve();
+  for (const name of only) if (isLocal(config, name)) assertConfiguredInstance(name, state, config.services);
   if (only.includes('kafka') && isLocal(config, 'kafka')) {
     const running = state.kafka;
     if (running && kafkaLiveness(running) === 'all') {
@@ -166,7 +177,7 @@ export async function startServices(config: TallyConfig, only: ServiceName[] = s
   }
   if (only.includes('registry') && isLocal(config, 'registry')) {
     const running = state.registry;
-    if (running && isAlive(running)) {
+    if (running && runningInstance('registry', state, config.services)) {
       reused.add('registry');
       tasks.push(reuseRegistry(running, config.services.registry));
     } else tasks.push(kafkaReady.then(() => startRegistry(layout, config.services.registry, registryStorage(config, state))).then((s) => { state.registry = s; save(); }));
@@ -212,6 +223,8 @@ export async function stopServices(config: TallyConfig, only: ServiceName[] = se
   writeState(layout.stateFile, state);
   if (!options.keepData) {
     for (const name of stopped) rmSync(path.join(layout.runDir, name), { recursive: true, force: true });
+    // a start that failed leaves its folders (outside the checkout, and the link to it) for its logs: stop removes them too
+    if (only.includes('elasticsearch')) for (const dir of [path.join(layout.runDir, 'elasticsearch'), outsideDirOf(layout)]) rmSync(dir, { recursive: true, force: true });
   }
   return stopped;
 }
@@ -220,6 +233,7 @@ export async function stopServices(config: TallyConfig, only: ServiceName[] = se
 export async function restartService(config: TallyConfig, name: ServiceName): Promise<ServiceStatus> {
   const layout = servicesLayout(config.services);
   const state = readState(layout.stateFile);
+  assertConfiguredInstance(name, state, config.services);
   if (name === 'kafka') {
     const previous = state.kafka;
     if (previous) await stopKafka(previous);

@@ -64,6 +64,8 @@ export interface ElasticsearchState extends OwnedProcess {
   confDir: string;
   logFile: string;
   user: string | undefined;
+  /** the folder outside the checkout holding install, config, data and logs (the service user cannot enter the checkout); removed by stop */
+  outsideDir?: string;
   startedAt: string;
   kept?: boolean;
   nodes?: ElasticsearchNodeState[];

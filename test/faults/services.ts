@@ -167,7 +167,7 @@ export async function startFaultServices(name: string, options: { kafkaBrokers?:
       forgetKafka();
       for (const forget of forgetNodes.values()) forget();
       forgetEs();
-      if (!process.env.TALLY_FAULT_KEEP) rmSync(dir, { recursive: true, force: true });
+      if (!process.env.TALLY_FAULT_KEEP) for (const folder of [dir, esState.outsideDir]) if (folder) rmSync(folder, { recursive: true, force: true });
     },
   };
 }

@@ -56,7 +56,7 @@ export function archiveCommand(): Command {
       if (!install) return;
       for (const line of describeTemplateInstall(config.elasticsearch.url, install)) process.stdout.write(`${line}\n`);
       const bus = createBus(config.kafka, log);
-      stage = await startArchive({ bus, client, log, config: archive, indexPrefix: prefix, requestTimeoutMs: config.elasticsearch.requestTimeoutMs, topics: config.topics });
+      stage = await startArchive({ bus, client, log, config: archive, indexPrefix: prefix, requestTimeoutMs: config.elasticsearch.requestTimeoutMs, elasticsearch: config.elasticsearch, topics: config.topics });
       if (shutdown.stopping()) await stage.stop();
       const request = archive.requestWindowSeconds === archive.windowSeconds ? '' : `, its own request ±${archive.requestWindowSeconds} s`;
       process.stdout.write(`tally archive: ${bus.topic('ops.logs')} → ${config.elasticsearch.url} ${archiveIndexPattern(prefix)}, ${archive.minLevel} and above with the requests in flight on their service ±${archive.windowSeconds} s${request}, consumer group ${archive.groupId}\n`);

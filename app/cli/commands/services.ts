@@ -25,6 +25,10 @@ function printStatuses(statuses: ServiceStatus[], json: boolean): void {
         process.stdout.write(`${''.padEnd(14)} node ${b.nodeId} ${b.up ? 'up' : 'down'} ${b.endpoint}${b.controllerPort ? ` (controller ${b.controllerPort})` : ''}, ${role}, pid ${b.pid}\n`);
       }
     }
+    for (const i of (s.instances ?? []).filter((instance) => !instance.configured)) {
+      const ports = Object.entries(i.ports).map(([key, port]) => `${key} ${port}`).join(', ');
+      process.stdout.write(`${''.padEnd(14)} this checkout's ${s.name} runs at ${i.endpoint} (${ports}), pid ${i.pid}: not the configured ports; stop it with \`tally services stop ${s.name}\`\n`);
+    }
     if (s.capabilities) {
       const caps = Object.entries(s.capabilities).map(([k, v]) => `${k}=${v ? 'yes' : 'no'}`).join(' ');
       process.stdout.write(`${''.padEnd(14)} capabilities: ${caps}\n${''.padEnd(14)} modules: ${(s.modules ?? []).join(', ')}\n`);

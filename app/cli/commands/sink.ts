@@ -11,7 +11,7 @@ import { createEsClient, withEsAccess } from '../../../pipeline/elasticsearch/cl
 import { TallyError, isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { startOps } from '../../../pipeline/runtime/ops.js';
-import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
+import { exitAfterDrain, installShutdown } from '../../../pipeline/runtime/shutdown.js';
 import { deadLetterTopic, ensureTopics } from '../../../pipeline/topics.js';
 import { contextFrom } from '../context.js';
 
@@ -41,9 +41,14 @@ export function sinkCommand(): Command {
       for (const line of describeTemplateInstall(config.elasticsearch.url, install)) process.stdout.write(`${line}\n`);
       const bus = createBus(config.kafka, log);
       await ensureTopics(bus, config.topics, topics.flatMap((t) => [t.topic, ...(t.kinds ?? [t.kind]).map(deadLetterTopic)]));
-      sink = await startElasticsearchSink({ bus, client, log, groupId: settings.groupId, indexPrefix: prefix, topics, layout: install.layout, concurrency: settings.concurrency, flushBytes: settings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs });
+      sink = await startElasticsearchSink({ bus, client, log, groupId: settings.groupId, indexPrefix: prefix, topics, layout: install.layout, concurrency: settings.concurrency, flushBytes: settings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs, elasticsearch: config.elasticsearch });
       if (shutdown.stopping()) await sink.stop();
       const running = sink;
+      // credentials refused after start-up: stop (committing what was written) and exit 1 with the message, as at start-up
+      void running.failed.then((error) => {
+        process.stderr.write(`tally: ${error.code}: ${error.message}\n`);
+        exitAfterDrain(error.message, 1);
+      });
       ops.started({
         consumer: { bus, groupId: settings.groupId, topics: topics.map((t) => bus.topic(t.topic)), consumer: running.consumer },
         counts: () => {

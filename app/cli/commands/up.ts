@@ -69,7 +69,7 @@ export function upCommand(): Command {
       if (registryUrl) out(`  schemas        ${[...transform.subjects].map(([subject, id]) => `${subject} (id ${id})`).join(', ')} in the schema registry ${registryUrl} (Confluent wire format)`);
       else out('  schemas        no schema registry (an external Kafka without registry.url): domain values are bare Avro with the tally-schema-fingerprint header');
       const esSettings = config.sinks.elasticsearch;
-      const esSink = await startElasticsearchSink({ bus, client, log, groupId: esSettings.groupId, indexPrefix: prefix, topics: esTopics, layout: install.layout, concurrency: esSettings.concurrency, flushBytes: esSettings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs });
+      const esSink = await startElasticsearchSink({ bus, client, log, groupId: esSettings.groupId, indexPrefix: prefix, topics: esTopics, layout: install.layout, concurrency: esSettings.concurrency, flushBytes: esSettings.flushBytes, requestTimeoutMs: config.elasticsearch.requestTimeoutMs, elasticsearch: config.elasticsearch });
       const workDir = path.resolve(projectRoot, config.services.dir, 'up');
       await mkdir(workDir, { recursive: true });
       const outgoing = apelOutgoingDir(workDir);

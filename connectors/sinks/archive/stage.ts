@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Bus, Consumer, IncomingMessage, Producer } from '../../../pipeline/bus/types.js';
-import type { TopicsConfig } from '../../../pipeline/config/types.js';
+import type { ElasticsearchConfig, TopicsConfig } from '../../../pipeline/config/types.js';
 import { isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
@@ -17,6 +17,8 @@ import { ArchiveWindow, type ReleasedEvent, type WindowCounters, type WindowSett
 export interface ArchiveStageOptions {
   bus: Bus;
   client: Client;
+  /** the client's settings, named in an ES_AUTH */
+  elasticsearch?: ElasticsearchConfig;
   log: Logger;
   config: ArchiveConfigInput | ArchiveConfig;
   /** elasticsearch.indexPrefix: documents go to <prefix>ops-archive-YYYY.MM */
@@ -63,7 +65,7 @@ export async function startArchive(options: ArchiveStageOptions): Promise<Runnin
   const partitions = await partitionCount(bus, topic, log);
   const producer: Producer = await bus.producer();
   const abort = new AbortController();
-  const writer = retryingBulkWriter({ client, log, concurrency: config.concurrency, flushBytes: config.flushBytes, requestTimeoutMs: options.requestTimeoutMs ?? 30_000, maxBackoffMs: config.maxBackoffMs, signal: abort.signal });
+  const writer = retryingBulkWriter({ client, log, ...(options.elasticsearch ? { elasticsearch: options.elasticsearch } : {}), concurrency: config.concurrency, flushBytes: config.flushBytes, requestTimeoutMs: options.requestTimeoutMs ?? 30_000, maxBackoffMs: config.maxBackoffMs, signal: abort.signal });
   const writerCounters: WriterCounters = { written: 0, deadLettered: 0, retried: 0 };
   const counts = { skipped: 0, undecodable: 0 };
   let window = new ArchiveWindow<IncomingMessage>(settings);

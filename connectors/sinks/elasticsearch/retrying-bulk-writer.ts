@@ -1,5 +1,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { RejectionReason } from '../../../pipeline/dlq.js';
+import type { ElasticsearchConfig } from '../../../pipeline/config/types.js';
+import { esAuthError } from '../../../pipeline/elasticsearch/client.js';
 import { TallyError, isTallyError } from '../../../pipeline/errors.js';
 import { adaptiveTimeout } from './adaptive-timeout.js';
 import { abortableSleep, retryBackoffMs, type RetryPolicy } from './backoff.js';
@@ -9,6 +11,8 @@ import { bulkPass, type BulkTuning } from './bulk-writer.js';
 
 export interface RetryingBulkWriterOptions extends RetryPolicy, Pick<BulkTuning, 'concurrency' | 'flushBytes'> {
   client: Client;
+  /** the client's settings: an ES_AUTH names its URL and where its credentials came from */
+  elasticsearch?: ElasticsearchConfig;
   /** how long a bulk request may take at first (elasticsearch.requestTimeoutMs); it grows while requests time out */
   requestTimeoutMs: number;
 }
@@ -26,7 +30,11 @@ export interface BulkJob<T> {
 }
 
 export interface RetryingBulkWriter {
-  /** Resolves once every item is written or refused for good (its dead letter is the caller's); throws ES_RETRIABLE when stopped first. */
+  /**
+   * Resolves once every item is written or refused for good (its dead letter is the caller's); throws
+   * ES_RETRIABLE when stopped first, and ES_AUTH when Elasticsearch refuses the credentials (401) or
+   * the request (403): credentials rotated while the writer runs are not fixed by sending again.
+   */
   write<T>(job: BulkJob<T>): Promise<{ item: T; reason: RejectionReason }[]>;
 }
 
@@ -36,6 +44,8 @@ export interface RetryingBulkWriter {
  * after a doubling backoff, for as long as it takes. The request timeout is one per writer: it
  * doubles after a timed-out pass (up to 16×) and comes back after a pass that completes.
  */
+const unnamed = { url: 'the configured URL' } as ElasticsearchConfig;
+
 export function retryingBulkWriter(options: RetryingBulkWriterOptions): RetryingBulkWriter {
   const { client, log, signal } = options;
   const requestTimeout = adaptiveTimeout(options.requestTimeoutMs);
@@ -55,8 +65,13 @@ export function retryingBulkWriter(options: RetryingBulkWriterOptions): Retrying
           for (const { document, reason } of pass.refused) refused.push({ item: job.itemOf(document), reason });
           retry = pass.retry.map((document) => job.itemOf(document));
           why = pass.retryReason ?? 'no reason given';
-          if (pass.requestError && !pass.requestError.retriable) level = 'error';
+          if (pass.requestError) {
+            const refusal = esAuthError(options.elasticsearch ?? unnamed, pass.requestError, `writing ${retry.length} ${job.noun}`);
+            if (refusal) throw refusal;
+            if (!pass.requestError.retriable) level = 'error';
+          }
         } catch (error) {
+          if (isTallyError(error, 'ES_AUTH')) throw error;
           // making the documents failed (bulkPass itself reports request failures)
           const failure = isTallyError(error) ? error : requestFailure(error);
           retry = pending;

@@ -1,6 +1,8 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Bus, IncomingMessage, Producer } from '../../../pipeline/bus/types.js';
+import type { ElasticsearchConfig } from '../../../pipeline/config/types.js';
 import type { DeadLetterInput } from '../../../pipeline/dlq.js';
+import { isTallyError, type TallyError } from '../../../pipeline/errors.js';
 import { prepareDomainValues } from '../../../pipeline/registry/domain-values.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { startConsumerStage, type RunningStage } from '../../../pipeline/runtime/consumer-stage.js';
@@ -28,6 +30,8 @@ export interface ElasticsearchSinkOptions {
   batchesInFlight?: number;
   /** how long a bulk request may take at first (elasticsearch.requestTimeoutMs); it grows while requests time out */
   requestTimeoutMs?: number;
+  /** the client's settings, named in the ES_AUTH that stops the sink */
+  elasticsearch?: ElasticsearchConfig;
 }
 
 /** Counts of what the sink did; every record that did not become a document is counted. */
@@ -44,6 +48,8 @@ export interface SinkStats {
 export interface RunningElasticsearchSink extends RunningStage {
   producer: Producer;
   stats: SinkStats;
+  /** settles with the ES_AUTH that stopped the sink's writes (credentials refused after start-up); the caller stops the stage */
+  failed: Promise<TallyError>;
 }
 
 /**
@@ -59,9 +65,11 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
   const byTopic = new Map(options.topics.map((t) => [bus.topic(t.topic), t]));
   const stats: SinkStats = { batches: 0, indexed: 0, deadLettered: 0, skipped: 0, retried: 0 };
   const stopping = new AbortController();
+  let fail: (error: TallyError) => void = () => undefined;
+  const failed = new Promise<TallyError>((resolve) => (fail = resolve));
   const producer = await bus.producer();
   const retry = { log, maxBackoffMs, signal: stopping.signal };
-  const writer = retryingBulkWriter({ ...retry, client, concurrency: options.concurrency ?? 2, flushBytes: options.flushBytes ?? 5_000_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+  const writer = retryingBulkWriter({ ...retry, client, ...(options.elasticsearch ? { elasticsearch: options.elasticsearch } : {}), concurrency: options.concurrency ?? 2, flushBytes: options.flushBytes ?? 5_000_000, requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
   const counts = { written: (n: number) => void (stats.indexed += n), retried: (n: number) => void (stats.retried += n) };
 
   const deadLetter = (document: PreparedDocument, reason: DeadLetterInput['reasons'][number]): DeadLetterInput => ({
@@ -112,7 +120,16 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
       const consumer = await consumerOf;
       for (const message of messages) consumer.done(message);
     })();
-    const entry = { done: work.catch((error: unknown) => log.warn({ err: error }, 'a batch was not written before stopping; it stays uncommitted and is delivered again')), slots };
+    const entry = {
+      done: work.catch((error: unknown) => {
+        if (!isTallyError(error, 'ES_AUTH')) return log.warn({ err: error }, 'a batch was not written before stopping; it stays uncommitted and is delivered again');
+        // no batch is written from now on: the stage stops, and what was not written stays uncommitted
+        log.error({ err: error, code: error.code }, error.message);
+        stopping.abort();
+        fail(error);
+      }),
+      slots,
+    };
     writing.push(entry);
     void entry.done.then(() => {
       const at = writing.indexOf(entry);
@@ -128,6 +145,7 @@ export async function startElasticsearchSink(options: ElasticsearchSinkOptions):
     ...stage,
     producer,
     stats,
+    failed,
     async stop() {
       stopping.abort();
       await settled();

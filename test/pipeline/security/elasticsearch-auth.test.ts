@@ -12,7 +12,10 @@ import { createEsClient, withEsAccess } from '../../../pipeline/elasticsearch/cl
 import { TallyError } from '../../../pipeline/errors.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 import { startSecureElasticsearch, type SecureElasticsearch } from '../../support/secure/elasticsearch.js';
-import { uniqueName } from '../../support/world.js';
+import { eventually, uniqueName } from '../../support/world.js';
+import { capturingLogger } from '../../support/secure/capture-log.js';
+import type { PreparedDocument } from '../../../connectors/sinks/elasticsearch/batch.js';
+import { retryingBulkWriter } from '../../../connectors/sinks/elasticsearch/retrying-bulk-writer.js';
 
 const run = promisify(execFile);
 const tally = path.join(projectRoot, 'bin/tally');
@@ -143,6 +146,40 @@ describe('Elasticsearch with security enabled', { timeout: 600_000 }, () => {
     assert.equal(auth.code, 1, auth.out);
     assert.match(auth.out, /tally: ES_AUTH: .*refused the credentials, user "tally-writer" with the password from elasticsearch\.password/);
     for (const out of [tls.out, auth.out]) assert.ok(!out.includes(es.writer.password), 'password in the output');
+  });
+
+  test('credentials rotated while the bulk writer runs: the next write stops with ES_AUTH naming the URL and the user, instead of being sent again', async () => {
+    const config = loadConfig({ env: {}, sets: [`elasticsearch.url=${es.url}`, `elasticsearch.caFile=${es.caFile}`, `elasticsearch.username=${es.writer.username}`, `elasticsearch.passwordFile=${secretFile('es-rotated', es.writer.password)}`] });
+    const client = createEsClient(config.elasticsearch);
+    const log = capturingLogger();
+    const writer = retryingBulkWriter({ client, log: log.log, elasticsearch: config.elasticsearch, concurrency: 1, flushBytes: 1_000_000, requestTimeoutMs: 30_000, maxBackoffMs: 1000, signal: new AbortController().signal });
+    const job = (ids: string[]) => ({
+      items: ids,
+      documents: (pending: string[]) => pending.map((id) => ({ index: `${prefix}rotated`, id, json: JSON.stringify({ id }), operation: 'index' as const }) as unknown as PreparedDocument),
+      itemOf: (document: PreparedDocument) => document.id,
+      noun: 'documents',
+    });
+    const fresh = `rotated-${es.writer.password}`;
+    try {
+      assert.deepEqual(await writer.write(job(['before'])), [], 'written with the credentials of the start');
+      es.rotateWriterPassword(fresh);
+      // the node reloads its file realm every few seconds: wait until the old password is refused
+      await eventually('the old password refused', 120_000, async () => ((await es.requestAs(es.writer, 'GET', '/_security/_authenticate')).status === 401 ? true : undefined));
+      const started = Date.now();
+      await assert.rejects(writer.write(job(['after'])), (error: unknown) => {
+        assert.ok(error instanceof TallyError, String(error));
+        assert.equal(error.code, 'ES_AUTH', error.message);
+        assert.equal(error.retriable, false);
+        assert.match(error.message, /^writing 1 documents: Elasticsearch at https:\/\/127\.0\.0\.1:\d+ refused the credentials, user "tally-writer" with the password from elasticsearch\.passwordFile .* \(401 /);
+        assert.ok(!error.message.includes(es.writer.password) && !error.message.includes(fresh), 'no password in the message');
+        return true;
+      });
+      assert.ok(Date.now() - started < 30_000, 'stopped at once, not after retries');
+      assert.ok(!log.text().includes('sending them again'), 'the refused write was not sent again');
+    } finally {
+      es.rotateWriterPassword(es.writer.password);
+      await client.close();
+    }
   });
 
   test('tally setup with an API key from the environment', async (t) => {

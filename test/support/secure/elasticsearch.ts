@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { elasticsearchHome } from '../../../pipeline/services/artifacts.js';
-import { assertTraversable, chownTree, runAsUser } from '../../../pipeline/services/service-user.js';
+import { reachableEsHome } from '../../../pipeline/services/elasticsearch-place.js';
+import { assertTraversable, chownTree, runAsUser, type RunAs } from '../../../pipeline/services/service-user.js';
 import { findJava } from '../../../pipeline/services/java.js';
 import { isAlive, spawnDetached, stopProcess, waitFor } from '../../../pipeline/services/process.js';
 import { projectRoot } from '../../../pipeline/paths.js';
@@ -40,6 +40,10 @@ export interface SecureElasticsearch {
   stop(): Promise<void>;
   /** a request as the admin, for set-up and checks */
   request(method: string, pathname: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** give the writer a new password in the file realm (the node reloads the file within seconds) */
+  rotateWriterPassword(password: string): void;
+  /** a request as `user` */
+  requestAs(user: EsUser, method: string, pathname: string): Promise<{ status: number; body: unknown }>;
 }
 
 const secret = (): string => randomBytes(12).toString('hex');
@@ -48,6 +52,12 @@ const secret = (): string => randomBytes(12).toString('hex');
 function pbkdf2Hash(password: string): string {
   const salt = randomBytes(32);
   return `{PBKDF2}10000$${salt.toString('base64')}$${pbkdf2Sync(password, salt, 10_000, 32, 'sha512').toString('base64')}`;
+}
+
+function writeUsers(confDir: string, admin: EsUser, writer: EsUser, owner: RunAs | undefined): void {
+  const file = path.join(confDir, 'users');
+  writeFileSync(file, `${admin.username}:${pbkdf2Hash(admin.password)}\n${writer.username}:${pbkdf2Hash(writer.password)}\n`);
+  if (owner) chownSync(file, owner.uid, owner.gid);
 }
 
 export function basic(user: EsUser): Record<string, string> {
@@ -103,10 +113,11 @@ function homeWithSecurityIndex(home: string, javaHome: string): { home: string; 
 /** The file realm's user is written with the distribution's own tool before the node starts. */
 export async function startSecureElasticsearch(indexPrefix: string, startTimeoutMs = 300_000): Promise<SecureElasticsearch> {
   const java = findJava(`Elasticsearch ${secureEsVersion}`, 17, Number.MAX_SAFE_INTEGER);
-  const distribution = await elasticsearchHome(servicesLayout(testConfig().services).cacheDir, secureEsVersion);
+  const owner = runAsUser(testConfig().services.elasticsearch.user);
+  // outside the checkout when the service user cannot enter it (a clone in a mode-700 folder)
+  const { home: distribution } = await reachableEsHome(servicesLayout(testConfig().services), secureEsVersion, owner);
   const built = homeWithSecurityIndex(distribution, java.home);
   const home = built.home;
-  const owner = runAsUser(testConfig().services.elasticsearch.user);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-es-'));
   const confDir = path.join(dir, 'config');
   const dataDir = path.join(dir, 'data');
@@ -152,7 +163,7 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
     `\ntally_writer:\n  cluster: [monitor, manage_index_templates, manage_ilm, manage_own_api_key]\n  indices:\n    - names: ['${indexPrefix}*']\n      privileges: [all]\n`,
   );
   // the file realm reads PBKDF2 hashes whatever the configured algorithm: no JVM tool needed to add users
-  writeFileSync(path.join(confDir, 'users'), `${admin.username}:${pbkdf2Hash(admin.password)}\n${writer.username}:${pbkdf2Hash(writer.password)}\n`);
+  writeUsers(confDir, admin, writer, undefined);
   writeFileSync(path.join(confDir, 'users_roles'), `superuser:${admin.username}\ntally_writer:${writer.username}\n`);
   if (owner) {
     assertTraversable(dir, owner);
@@ -184,7 +195,9 @@ export async function startSecureElasticsearch(indexPrefix: string, startTimeout
     const created = await httpsRequest(new URL('/_security/api_key', url).href, caPem, 'POST', basic(writer), { name: 'h-sec-tally' });
     const key = created.body as { id?: string; encoded?: string; error?: { reason?: string } };
     const apiKey = created.status === 200 && key.encoded && key.id ? { encoded: key.encoded, id: key.id } : { unavailable: `POST /_security/api_key answered ${created.status}: ${key.error?.reason ?? 'no key'}${built.without ? `; ${built.without}` : ''}` };
-    return { url, caFile: ca.caFile, untrustedCaFile: other.caFile, admin, writer, apiKey, indexPrefix, dir, stop, request };
+    const rotateWriterPassword = (password: string): void => writeUsers(confDir, admin, { ...writer, password }, owner);
+    const requestAs = (user: EsUser, method: string, pathname: string) => httpsRequest(new URL(pathname, url).href, caPem, method, basic(user));
+    return { url, caFile: ca.caFile, untrustedCaFile: other.caFile, admin, writer, apiKey, indexPrefix, dir, stop, request, rotateWriterPassword, requestAs };
   } catch (error) {
     await stopProcess(owned, 5000);
     built.cleanup();
