@@ -9,6 +9,7 @@ export const errorCodes = {
   SERVICE_ARTIFACT: 'a Kafka, Elasticsearch or Schema Registry artifact could not be downloaded or unpacked',
   SERVICE_START: 'a local service did not become ready',
   SERVICE_JAVA: 'no suitable Java runtime was found',
+  LISTEN_FAILED: 'a server (beats, http, the operator\'s endpoints) cannot listen on its address: the port is taken, privileged, or the host is not this machine\'s',
   KAFKA_RETRIABLE: 'Kafka did not acknowledge in time or is unreachable; retrying may succeed',
   KAFKA_PERMANENT: 'Kafka refused the request in a way that retrying will not fix',
   KAFKA_AUTH: 'Kafka refused the SASL login (user, mechanism or password); fix the configuration',
