@@ -4,6 +4,7 @@ import type { Bus, Producer } from '../../../pipeline/bus/types.js';
 import type { Logger } from '../../../pipeline/log.js';
 import { listen } from '../../../pipeline/runtime/listen.js';
 import { resolveBeatsConfig, type BeatsSourceConfig, type BeatsSourceConfigInput } from './config.js';
+import { ByteBudget } from './byte-budget.js';
 import { BeatsConnection } from './connection.js';
 import { emptyStats, type BeatsStats } from './stats.js';
 import { logRefusedHandshakes, optionalPeerProblem, tlsServerOptions } from './tls.js';
@@ -33,7 +34,8 @@ export async function startBeatsServer(options: BeatsServerOptions): Promise<Bea
   const connections = new Set<BeatsConnection>();
   const tlsOptions = config.tls ? tlsServerOptions(config.tls) : undefined;
   const producer = options.producer ?? (await bus.producer());
-  const context = { config, producer, topicName: (name: string) => bus.topic(name), log, stats };
+  const budget = new ByteBudget(config.maxBufferedBytes);
+  const context = { config, producer, topicName: (name: string) => bus.topic(name), log, stats, budget };
 
   const accept = (socket: Socket): void => {
     const connection = new BeatsConnection(socket, context);
@@ -76,7 +78,7 @@ export async function startBeatsServer(options: BeatsServerOptions): Promise<Bea
     port,
     host: config.host,
     tls: Boolean(config.tls),
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, bufferedBytes: budget.used, bufferedBytesPeak: budget.peak, waitingForBudget: budget.waiting }),
     close(closeOptions = {}) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -21,15 +21,23 @@ if [[ -x "$binary" ]] && "$binary" version >/dev/null 2>&1; then echo "$binary";
 command -v go >/dev/null 2>&1 || { say "the go toolchain is not installed (Debian: golang-go)"; exit 3; }
 
 module="github.com/elastic/beats/v7@$version"
+unreachable='dial tcp|no such host|i/o timeout|connection refused|network is unreachable|TLS handshake timeout|connection reset'
+# a busy machine sees the proxy time out now and then: three tries before calling it unreachable
+fetch() {
+  local what="$1" output
+  shift
+  for try in 1 2 3; do
+    if output="$("$@" 2>&1)"; then printf '%s' "$output"; return 0; fi
+    if ! grep -Eq "$unreachable" <<<"$output"; then say "$what failed: $output"; exit 1; fi
+    say "$what: the Go module proxy did not answer (try $try of 3): $(grep -Em1 "$unreachable" <<<"$output")"
+    sleep $((try * 5))
+  done
+  say "the Go module proxy cannot be reached: skipping"
+  exit 3
+}
+
 say "downloading $module from the Go module proxy"
-if ! info="$(go mod download -json "$module" 2>&1)"; then
-  if grep -Eq 'dial tcp|no such host|i/o timeout|connection refused|network is unreachable|TLS handshake timeout' <<<"$info"; then
-    say "the Go module proxy cannot be reached: $(grep -Eo '"Error": *"[^"]*"' <<<"$info" | head -1)"
-    exit 3
-  fi
-  say "go mod download failed: $info"
-  exit 1
-fi
+info="$(fetch "go mod download $module" go mod download -json "$module")"
 dir="$(node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); if (!j.Dir) { console.error(j.Error ?? "no Dir"); process.exit(1) } console.log(j.Dir)' <<<"$info")"
 
 work="$cache/src"
@@ -37,14 +45,15 @@ rm -rf "$work"
 mkdir -p "$cache"
 cp -a "$dir" "$work"
 chmod -R u+w "$work"
+cd "$work"
+# the copy sits inside this git checkout: no VCS stamping
+export GOFLAGS=-buildvcs=false
+say "downloading its dependencies"
+fetch "go mod download (dependencies)" go mod download >/dev/null
 say "building (minutes the first time; Go's build cache makes later builds fast)"
 started=$SECONDS
-# the copy sits inside this git checkout: no VCS stamping
-(cd "$work" && GOFLAGS=-buildvcs=false go mod download && GOFLAGS=-buildvcs=false go build -o "$binary.tmp" ./filebeat) >&2 || {
-  code=$?
-  say "go build failed (exit $code)"
-  exit 1
-}
+if ! go build -o "$binary.tmp" ./filebeat >&2; then say "go build failed"; exit 1; fi
+cd "$root"
 mv "$binary.tmp" "$binary"
 rm -rf "$work"
 say "built in $((SECONDS - started)) s: $("$binary" version)"
