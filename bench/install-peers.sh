@@ -3,6 +3,8 @@
 #   kcat                                   the file → Kafka ceiling (librdkafka's CLI)
 #   rsyslog, rsyslog-kafka, -elasticsearch imfile → omkafka and imkafka → omelasticsearch peers
 #   syslog-ng-core, syslog-ng-mod-rdkafka  file → kafka-c peer
+#   Filebeat 7.17.28                       file → Kafka and beats-client peer, built from the Go module
+#                                          proxy by test/interop/filebeat/install.sh (cached in .tally/cache)
 # rsyslog and syslog-ng conflict as packages (both provide system-log-daemon), so syslog-ng is
 # downloaded with apt-get and unpacked under .tally/cache/bench-peers/syslog-ng (its libraries are
 # installed normally). The benchmark runs each peer as an unprivileged foreground process with its
@@ -23,6 +25,9 @@ for package in "${installed[@]}"; do
 done
 need_unpack=0
 [[ -x $syslog_ng_dir/usr/sbin/syslog-ng && -e $syslog_ng_dir/usr/lib/syslog-ng/3.38/libkafka.so ]] || need_unpack=1
+
+# Filebeat: minutes to build the first time; a machine without the Go proxy reports it as not installed
+bash "$root/test/interop/filebeat/install.sh" v7.17.28 >/dev/null || echo "bench peers: Filebeat could not be built (see above); its rows say not installed"
 
 if [[ ${#missing[@]} -eq 0 && $need_unpack -eq 0 ]]; then
   echo "bench peers: already installed"

@@ -10,6 +10,7 @@ export const errorCodes = {
   SERVICE_START: 'a local service did not become ready',
   SERVICE_JAVA: 'no suitable Java runtime was found',
   SERVICE_CONFLICT: 'a local service of this checkout runs on other ports than the configuration names; stop it first',
+  LISTEN_FAILED: 'a server (beats, http, the operator\'s endpoints) cannot listen on its address: the port is taken, privileged, or the host is not this machine\'s',
   KAFKA_RETRIABLE: 'Kafka did not acknowledge in time or is unreachable; retrying may succeed',
   KAFKA_PERMANENT: 'Kafka refused the request in a way that retrying will not fix',
   KAFKA_AUTH: 'Kafka refused the SASL login (user, mechanism or password); fix the configuration',

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { afterRunGraceMs } from '../child.js';
 import type { CaseContext } from '../context.js';
 import { untilComplete } from '../measure.js';
-import { kcatTool, installHint } from '../peers/installed.js';
+import { filebeatTool, kcatTool, installHint } from '../peers/installed.js';
+import { startFilebeatFileToBeats } from '../peers/filebeat.js';
+import { chownTree } from '../files.js';
 import { startKcatProducer } from '../peers/kcat.js';
 import { encodeWindows, sendWindows } from '../peers/lumberjack-sender.js';
 import { newestProfile, summariseProfile } from '../profile.js';
@@ -91,6 +93,32 @@ export async function beatsCase(ctx: CaseContext): Promise<CaseResult> {
   } else unavailable.push(unavailableRow('kcat -P (same events)', 'ceiling', 'kcat', 'not installed', `kcat is not installed: ${installHint}`));
   for (const backend of backends) {
     plans.push({ tool: `tally beats (${backend})`, role: 'tally', detail: 'lumberjack v2 server, defaults; one connection, windows of 2,048, zlib 3, pipelining 2; ACK after Kafka acks=all', run: () => beatsRun(backend) });
+  }
+  // the real client: Filebeat reads the same accounting lines from a file and sends them over output.logstash
+  const filebeat = filebeatTool();
+  const corpus = ctx.corpora.accountingFile(n);
+  const filebeatRun = (backend: Backend) => async (): Promise<RunFigures> => {
+    const prefix = world.topicPrefix(`beats-filebeat-${backend}`);
+    const topic = `${prefix}raw.accounting`;
+    await world.kafka.createTopics([topic], world.sizes.partitions);
+    const configFile = world.tallyConfig(`beats-filebeat-${backend}`, { kafka: { backend, topicPrefix: prefix }, beats: { host: '127.0.0.1', port: 0 } });
+    const child = await startTallyStage(world, { label: `beats-filebeat-${backend}`, configFile, args: ['beats'], ready: readyText.beats });
+    const dir = world.workDir(`beats-filebeat-${backend}`);
+    chownTree(dir, benchUser);
+    const client = startFilebeatFileToBeats(filebeat as NonNullable<typeof filebeat>, { dir, logFile: world.logFile(`beats-filebeat-${backend}`), user: benchUser, file: corpus.path, host: '127.0.0.1', port: Number(/listening on [^:\s]+:(\d+)/.exec(child.output())?.[1]) });
+    try {
+      // tally beats' own cost: Filebeat is the client here, as the in-process sender is above
+      return fromThroughput(await untilComplete({ count: () => world.kafka.endOffsets(topic), target: corpus.lines, processes: [child], intervalMs: 25 }), corpus.meanLineBytes);
+    } finally {
+      await client.stop(afterRunGraceMs);
+      await child.stop(afterRunGraceMs);
+      await world.kafka.deletePrefixes([prefix]);
+    }
+  };
+  for (const backend of backends) {
+    const tool = `Filebeat → tally beats (${backend})`;
+    if (filebeat) plans.push({ tool, role: 'tally', detail: `${filebeat.version} as the client: log input on the same ${corpus.lines.toLocaleString('en')} lines in a file, output.logstash pipelining 2, zlib 3, bulk_max_size 2048; figures of tally beats alone`, run: filebeatRun(backend) });
+    else unavailable.push(unavailableRow(tool, 'tally', 'filebeat', 'not installed', `Filebeat is not built: ${installHint} (builds it from the Go module proxy)`));
   }
   result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
   const ceiling = result.rows.find((r) => r.tool.startsWith('kcat') && r.status === 'ok');

@@ -4,7 +4,8 @@ import type { CaseContext } from '../context.js';
 import type { CorpusFile } from '../corpus.js';
 import { afterRunGraceMs, startChild, type MeasuredChild } from '../child.js';
 import { untilComplete } from '../measure.js';
-import { kcatTool, rsyslogTool, syslogNgTool, installHint } from '../peers/installed.js';
+import { filebeatTool, kcatTool, rsyslogTool, syslogNgTool, installHint } from '../peers/installed.js';
+import { startFilebeatFileToKafka } from '../peers/filebeat.js';
 import { startKcatProducer } from '../peers/kcat.js';
 import { startRsyslogFileToKafka } from '../peers/rsyslog.js';
 import { startSyslogNgFileToKafka } from '../peers/syslog-ng.js';
@@ -101,6 +102,21 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
     });
   } else unavailable.push(unavailableRow('syslog-ng file → kafka-c', 'peer', 'syslog-ng', 'not installed', `syslog-ng with kafka-c is not installed: ${installHint}`));
 
+  const filebeat = filebeatTool();
+  if (filebeat) {
+    plans.push({
+      tool: 'Filebeat log → output.kafka',
+      role: 'peer',
+      detail: `${filebeat.version} (built from the Go module proxy); log input from the start, output.kafka required_acks -1, compression none, default queue and batching; run as nobody`,
+      run: (_, warmUp) =>
+        measured('filebeat', warmUp, (topic, corpus) => {
+          const dir = world.workDir('filebeat');
+          chownTree(dir, benchUser);
+          return startFilebeatFileToKafka(filebeat, { dir, logFile: world.logFile('filebeat'), user: benchUser, brokers, topic, file: corpus.path });
+        }, 10),
+    });
+  } else unavailable.push(unavailableRow('Filebeat log → output.kafka', 'peer', 'filebeat', 'not installed', `Filebeat is not built: ${installHint} (builds it from the Go module proxy)`));
+
   result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
   const row = (tool: string): ToolRow | undefined => result.rows.find((r) => r.tool === tool && r.status === 'ok');
   const ceiling = row('kcat -P');
@@ -111,6 +127,11 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
     for (const peer of ['rsyslog imfile → omkafka', 'syslog-ng file → kafka-c']) {
       const other = row(peer);
       if (other) result.ratios.push(ratio(`ship (${backend}) / ${peer.split(' ')[0]}`, tally, other, (r) => r.eventsPerSecond, { text: `faster than ${peer.split(' ')[0]} (> 1)`, threshold: 1.0000001 }));
+    }
+    const fb = row('Filebeat log → output.kafka');
+    if (fb) {
+      result.ratios.push(ratio(`ship (${backend}) / Filebeat`, tally, fb, (r) => r.eventsPerSecond, undefined, 'the tool a site would otherwise run'));
+      result.ratios.push(ratio(`ship (${backend}) CPU per event / Filebeat`, tally, fb, (r) => r.cpuSecondsPerMillion, undefined, 'CPU cost ratio: lower is better'));
     }
     const loop = row(`produce loop (${backend})`);
     if (loop) result.ratios.push(ratio(`ship (${backend}) / produce loop (${backend})`, tally, loop, (r) => r.eventsPerSecond, undefined, 'what the shipper keeps of its client\'s ceiling'));

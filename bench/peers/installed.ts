@@ -51,12 +51,23 @@ export function syslogNgTool(): PeerTool | undefined {
   return version ? { command, version: `syslog-ng ${version}`, env, baseArgs: [`--module-path=${moduleDir}`] } : undefined;
 }
 
+/** The Filebeat that test/interop/filebeat/install.sh built from the Go module proxy (bench/install-peers.sh runs it). */
+export const filebeatModuleVersion = 'v7.17.28';
+export const filebeatBinary = path.join(projectRoot, '.tally', 'cache', `filebeat-${filebeatModuleVersion}`, 'filebeat');
+
+export function filebeatTool(): PeerTool | undefined {
+  if (!existsSync(filebeatBinary)) return undefined;
+  const out = run(filebeatBinary, ['version']);
+  const version = out ? /^filebeat version (\S+)/m.exec(out)?.[1] : undefined;
+  return version ? { command: filebeatBinary, version: `Filebeat ${version}` } : undefined;
+}
+
 export const installHint = 'bash bench/install-peers.sh';
 
 /** The peers that are not installed yet, by name. */
 export function missingPeers(): string[] {
   const rsyslog = rsyslogTool();
-  return [...(kcatTool() ? [] : ['kcat']), ...(rsyslog && rsyslogModules.every((m) => rsyslog.modules.includes(m)) ? [] : ['rsyslog']), ...(syslogNgTool() ? [] : ['syslog-ng'])];
+  return [...(kcatTool() ? [] : ['kcat']), ...(filebeatTool() ? [] : ['filebeat']), ...(rsyslog && rsyslogModules.every((m) => rsyslog.modules.includes(m)) ? [] : ['rsyslog']), ...(syslogNgTool() ? [] : ['syslog-ng'])];
 }
 
 /**

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { messageOf } from '../errors.js';
+import { listen } from './listen.js';
 
 export interface Readiness {
   ready: boolean;
@@ -66,13 +67,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   // the endpoints never keep a process alive on their own: a stage that failed to start must exit
   server.on('connection', (socket) => socket.unref());
   server.unref();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host, 'ops');
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {

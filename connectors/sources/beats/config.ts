@@ -28,6 +28,8 @@ export interface BeatsSourceConfig extends LumberjackLimits {
   maxRecordBytes: number;
   /** decoded windows held per connection (one being sent, the rest queued) before reading pauses */
   maxPendingWindows: number;
+  /** bytes held across all connections (received, not yet acknowledged) before they stop reading (see byte-budget.ts) */
+  maxBufferedBytes: number;
   /** summed value bytes per Kafka send; a larger window is sent in slices, acknowledged after the last */
   sendMaxBytes: number;
   /** '2A 0' keepalive interval while a window waits for Kafka (Logstash 5 s, go-lumber 3 s; Filebeat gives up after 30 s) */
@@ -61,6 +63,7 @@ export const beatsConfigSchema = {
     maxWindowBytes: int(16, defaultLimits.maxWindowBytes, 2 ** 31),
     maxRecordBytes: int(1024, 1_000_000),
     maxPendingWindows: int(1, 2, 64),
+    maxBufferedBytes: int(65_536, 256 * 1024 * 1024, 2 ** 40),
     sendMaxBytes: int(1024, 900_000),
     keepaliveMs: int(10, 5000, 25_000),
     idleTimeoutMs: int(10, 60_000),

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from '../../../pipeline/bus/types.js';
 import { isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
+import type { BudgetMember, ByteBudget } from './byte-budget.js';
 import type { BeatsSourceConfig } from './config.js';
 import { encodeAck, LumberjackDecoder, type DecodedWindow } from './protocol.js';
 import { sliceByBytes, windowRecords } from './records.js';
@@ -15,6 +16,8 @@ export interface ConnectionContext {
   topicName: (name: string) => string;
   log: Logger;
   stats: BeatsStats;
+  /** the server's one budget of bytes held across all connections */
+  budget: ByteBudget;
 }
 
 /**
@@ -22,10 +25,11 @@ export interface ConnectionContext {
  * time (then the socket is paused: TCP pushes back on the client, nothing piles up here), and
  * delivered to Kafka one after another. A window is acknowledged ('2A' + its last sequence
  * number) only after Kafka acknowledged all its records, in the order the windows came; while
- * the oldest waits, '2A 0' keepalives tell the client to keep waiting. A protocol error, an idle
- * or dribbling client, or a refusal Kafka will not take back closes this connection only.
+ * the oldest waits, '2A 0' keepalives tell the client to keep waiting. Reading also pauses while
+ * the server's byte budget (`maxBufferedBytes`, shared by all connections) is spent. A protocol
+ * error, an idle or dribbling client, or a refusal Kafka will not take back closes this connection only.
  */
-export class BeatsConnection {
+export class BeatsConnection implements BudgetMember {
   readonly client: string;
   readonly closed: Promise<void>;
   private readonly decoder: LumberjackDecoder;
@@ -33,6 +37,10 @@ export class BeatsConnection {
   private readonly abort = new AbortController();
   private sending = false;
   private paused = false;
+  /** reading stopped: maxPendingWindows decoded windows wait */
+  private windowsFull = false;
+  /** reading stopped: the server's byte budget is spent */
+  private overBudget = false;
   private draining = false;
   private ended = false;
   private lastWrite = Date.now();
@@ -88,10 +96,40 @@ export class BeatsConnection {
     this.socket.destroy();
   }
 
+  get heldBytes(): number {
+    let bytes = this.decoder.heldBytes;
+    for (const window of this.pending) bytes += window.bytes;
+    return bytes;
+  }
+
+  get hasWholeWindows(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** The budget has room again (or lets this connection finish its window). */
+  wake(): void {
+    this.overBudget = false;
+    this.flow();
+  }
+
   private onData(chunk: Buffer): void {
     if (this.ended || this.draining) return;
     this.decoder.push(chunk);
-    if (this.fill()) void this.pump();
+    const ok = this.fill();
+    this.account();
+    if (ok) void this.pump();
+  }
+
+  /** Tell the budget what this connection holds; stop reading while the budget is spent. */
+  private account(): void {
+    if (this.ended) return;
+    const { budget } = this.context;
+    budget.update(this);
+    if (!this.overBudget && !budget.allows(this)) {
+      this.overBudget = true;
+      this.flow();
+      budget.wait(this);
+    }
   }
 
   /** Decode windows while there is room; pause reading when there is none. False if the client broke the protocol (then closed). */
@@ -112,7 +150,8 @@ export class BeatsConnection {
       this.close(messageOf(error), 'warn', protocol ? undefined : error);
       return false;
     }
-    if (this.pending.length >= this.context.config.maxPendingWindows) this.pause();
+    this.windowsFull = this.pending.length >= this.context.config.maxPendingWindows;
+    this.flow();
     this.armReadTimer(progress);
     this.armKeepalive();
     return true;
@@ -131,9 +170,10 @@ export class BeatsConnection {
         this.write(encodeAck(window.lastSeq, window.version));
         this.context.stats.events += window.events.length;
         if (!this.draining) {
-          if (!this.fill()) return;
-          if (this.pending.length < this.context.config.maxPendingWindows) this.resume();
-        }
+          const ok = this.fill();
+          this.account();
+          if (!ok) return;
+        } else this.context.budget.update(this);
       }
     } catch (error) {
       this.close(`Kafka refused a window and retrying will not help, so it was not acknowledged: ${messageOf(error)}`, 'warn', error);
@@ -225,18 +265,22 @@ export class BeatsConnection {
     this.readTimerKind = undefined;
   }
 
+  /** Read while there is room for windows and in the budget; pause otherwise (and while draining). */
+  private flow(): void {
+    if (this.ended) return;
+    if (this.draining || this.windowsFull || this.overBudget) this.pause();
+    else if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+      this.armReadTimer(true);
+    }
+  }
+
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
     this.armReadTimer(false);
-  }
-
-  private resume(): void {
-    if (!this.paused || this.ended || this.draining) return;
-    this.paused = false;
-    this.socket.resume();
-    this.armReadTimer(true);
   }
 
   private shutdown(): void {
@@ -250,6 +294,7 @@ export class BeatsConnection {
   private onClose(): void {
     const wasEnded = this.ended;
     this.shutdown();
+    this.context.budget.leave(this);
     this.context.stats.connections -= 1;
     if (!wasEnded && this.pending.length > 0) this.context.log.info({ client: this.client, windows: this.pending.length }, 'beats client disconnected with windows not yet acknowledged; it will resend them');
     this.context.log.debug({ client: this.client }, 'beats client disconnected');

@@ -49,6 +49,13 @@ export class LumberjackDecoder {
     return this.input.length;
   }
 
+  /** Bytes held: undecoded input, the window being received, whole windows not yet taken. */
+  get heldBytes(): number {
+    let bytes = this.input.length + (this.open?.bytes ?? 0);
+    for (const window of this.ready) bytes += window.bytes;
+    return bytes;
+  }
+
   /** Nothing half-received: no partial frame, no window waiting for more events. */
   get idle(): boolean {
     return this.input.length === 0 && this.reader.atBoundary && this.open === undefined && this.ready.length === 0;

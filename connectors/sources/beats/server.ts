@@ -1,12 +1,13 @@
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { Bus, Producer } from '../../../pipeline/bus/types.js';
-import { TallyError } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
+import { listen } from '../../../pipeline/runtime/listen.js';
 import { resolveBeatsConfig, type BeatsSourceConfig, type BeatsSourceConfigInput } from './config.js';
+import { ByteBudget } from './byte-budget.js';
 import { BeatsConnection } from './connection.js';
 import { emptyStats, type BeatsStats } from './stats.js';
-import { optionalPeerProblem, tlsServerOptions } from './tls.js';
+import { logRefusedHandshakes, optionalPeerProblem, tlsServerOptions } from './tls.js';
 
 export interface BeatsServerOptions {
   config?: BeatsSourceConfigInput | BeatsSourceConfig;
@@ -33,7 +34,8 @@ export async function startBeatsServer(options: BeatsServerOptions): Promise<Bea
   const connections = new Set<BeatsConnection>();
   const tlsOptions = config.tls ? tlsServerOptions(config.tls) : undefined;
   const producer = options.producer ?? (await bus.producer());
-  const context = { config, producer, topicName: (name: string) => bus.topic(name), log, stats };
+  const budget = new ByteBudget(config.maxBufferedBytes);
+  const context = { config, producer, topicName: (name: string) => bus.topic(name), log, stats, budget };
 
   const accept = (socket: Socket): void => {
     const connection = new BeatsConnection(socket, context);
@@ -54,12 +56,7 @@ export async function startBeatsServer(options: BeatsServerOptions): Promise<Bea
       }
       accept(socket);
     });
-    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      stats.tlsRefused += 1;
-      // a certificate that fails verification ends the handshake as a bare reset; the socket still says why
-      const why = socket.authorizationError ? `client certificate not trusted: ${String(socket.authorizationError)}` : `TLS handshake failed: ${error.message.trim()}`;
-      log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, reason: why }, `refusing beats client: ${why}`);
-    });
+    logRefusedHandshakes(server, 'beats', log, () => (stats.tlsRefused += 1));
   } else {
     server = net.createServer(accept);
   }
@@ -67,16 +64,10 @@ export async function startBeatsServer(options: BeatsServerOptions): Promise<Bea
   server.on('drop', () => log.warn({ maxConnections: config.maxConnections }, 'beats connection refused: maxConnections reached'));
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, config.port, config.host, 'beats');
   } catch (error) {
     if (!options.producer) await producer.close();
-    throw new TallyError('CONFIG_INVALID', `beats: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, { cause: error });
+    throw error;
   }
   server.on('error', (error) => log.error({ err: error }, 'beats server error'));
   const port = (server.address() as AddressInfo).port;
@@ -87,7 +78,7 @@ export async function startBeatsServer(options: BeatsServerOptions): Promise<Bea
     port,
     host: config.host,
     tls: Boolean(config.tls),
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, bufferedBytes: budget.used, bufferedBytesPeak: budget.peak, waitingForBudget: budget.waiting }),
     close(closeOptions = {}) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

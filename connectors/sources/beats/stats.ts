@@ -20,8 +20,13 @@ export interface BeatsStats {
   timeouts: number;
   /** TLS clients refused (handshake failed, certificate missing or not trusted) */
   tlsRefused: number;
+  /** bytes held across all connections now (received, not yet acknowledged), and the most at once */
+  bufferedBytes: number;
+  bufferedBytesPeak: number;
+  /** connections not reading now because maxBufferedBytes is spent */
+  waitingForBudget: number;
 }
 
 export function emptyStats(): BeatsStats {
-  return { connections: 0, accepted: 0, windows: 0, events: 0, rejected: 0, retries: 0, keepalives: 0, protocolErrors: 0, timeouts: 0, tlsRefused: 0 };
+  return { connections: 0, accepted: 0, windows: 0, events: 0, rejected: 0, retries: 0, keepalives: 0, protocolErrors: 0, timeouts: 0, tlsRefused: 0, bufferedBytes: 0, bufferedBytesPeak: 0, waitingForBudget: 0 };
 }

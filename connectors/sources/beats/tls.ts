@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
+import type { Logger } from '../../../pipeline/log.js';
 import { TallyError } from '../../../pipeline/errors.js';
 import type { BeatsTlsConfig } from './config.js';
 
@@ -34,4 +37,30 @@ export function optionalPeerProblem(socket: TLSSocket): string | undefined {
   const certificate = socket.getPeerCertificate();
   const presented = certificate !== null && typeof certificate === 'object' && Object.keys(certificate).length > 0;
   return presented ? `client certificate not trusted: ${String(socket.authorizationError ?? 'unverified')}` : undefined;
+}
+
+/** `host:port` of a TLS client, also once the socket is gone (then from the TCP connection it came on). */
+export type ClientAddressOf = (socket: TLSSocket) => string;
+
+/**
+ * Logs (and counts) every client the TLS handshake refuses, with its address and why. A client
+ * whose certificate fails verification is reset before 'tlsClientError' fires, and by then the
+ * TLS socket no longer knows its peer: the address is taken from the TCP connection when it opens.
+ */
+/** `server`: a tls.Server or an https.Server. */
+export function logRefusedHandshakes(server: EventEmitter, what: string, log: Logger, refused: () => void): ClientAddressOf {
+  const addresses = new WeakMap<Socket, string>();
+  server.on('connection', (raw: Socket) => addresses.set(raw, `${raw.remoteAddress ?? 'unknown'}:${raw.remotePort ?? 0}`));
+  const addressOf: ClientAddressOf = (socket) => {
+    if (socket.remoteAddress) return `${socket.remoteAddress}:${socket.remotePort ?? 0}`;
+    // node keeps the TCP socket a server-side TLS socket wraps as _parent
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    return (raw && addresses.get(raw)) ?? 'unknown';
+  };
+  server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    refused();
+    const why = socket.authorizationError ? `client certificate not trusted: ${String(socket.authorizationError)}` : `TLS handshake failed: ${error.message.trim()}`;
+    log.warn({ client: addressOf(socket), reason: why }, `refusing ${what} client: ${why}`);
+  });
+  return addressOf;
 }

@@ -9,7 +9,8 @@ import type { Bus, Producer } from '../../../pipeline/bus/types.js';
 import { buildEnvelope } from '../../../pipeline/envelope.js';
 import { isTallyError, messageOf, TallyError } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
-import { optionalPeerProblem } from '../beats/tls.js';
+import { listen } from '../../../pipeline/runtime/listen.js';
+import { logRefusedHandshakes, optionalPeerProblem } from '../beats/tls.js';
 import { parseBody } from './body.js';
 import { bearerToken, type HttpSourceConfig } from './config.js';
 
@@ -226,16 +227,14 @@ export async function startHttpSource(config: HttpSourceConfig, context: { bus: 
       log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, reason: problem }, `refusing http client: ${problem}`);
       socket.destroy();
     });
-    server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      counters.tlsRefused += 1;
-      const why = socket.authorizationError ? `client certificate not trusted: ${String(socket.authorizationError)}` : `TLS handshake failed: ${error.message.trim()}`;
-      log.warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, reason: why }, `refusing http client: ${why}`);
-    });
+    logRefusedHandshakes(server, 'http', log, () => (counters.tlsRefused += 1));
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await listen(server, config.port, config.host, 'http');
+  } catch (error) {
+    if (!context.producer) await producer.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   log.info({ port, tls: Boolean(config.tls) }, 'http source listening');
   return {

@@ -59,7 +59,8 @@ test('a stage that fails after opening connections exits with its error instead 
   try {
     const result = await runFor(['--log-level', 'warn', 'http', '--port', String(port)], 90_000);
     assert.equal(result.code, 1, `exit code (${result.stderr.slice(-300)})`);
-    assert.match(result.stderr, /EADDRINUSE/);
+    assert.match(result.stderr, /LISTEN_FAILED/);
+    assert.match(result.stderr, /http: cannot listen on [\d.]+:\d+: the port is taken by another process: stop it or choose another port \(EADDRINUSE\)/);
   } finally {
     busy.close();
   }

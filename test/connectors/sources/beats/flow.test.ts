@@ -91,6 +91,66 @@ describe('tally beats: keepalives, retries, backpressure, slow clients (real Kaf
     }
   });
 
+  test('one byte budget for the server: with Kafka holding the first window, other connections stop reading instead of each holding its own windows', async () => {
+    const producer = new HeldProducer(real);
+    producer.hold();
+    const budget = 256 * 1024;
+    const server = await startBeatsServer({ config: { ...local, maxPendingWindows: 2, maxBufferedBytes: budget, keepaliveMs: 500 }, bus, log: testLog, producer });
+    const clients: TestClient[] = [];
+    try {
+      const before = await topicCount(admin, raw);
+      // six clients, ten windows of 20 events of 5 kB each (100 kB a window, 6 MB in all). Bounded per
+      // connection only, each would hold two decoded windows and part of a third: about 1.8 MB.
+      const pad = 'b'.repeat(5000);
+      const windows = (c: number) => Array.from({ length: 10 }, (_, w) => Array.from({ length: 20 }, (_, i) => JSON.stringify({ message: `c${c} w${w} e${i}`, pad })));
+      for (let c = 0; c < 6; c += 1) {
+        const client = await TestClient.connect(server.port);
+        client.send(Buffer.concat(windows(c).map((w) => encodeWindow(w))));
+        clients.push(client);
+      }
+      await clients[0]?.waitFor('a connection waiting for the budget', 20_000, () => server.stats().waitingForBudget > 0);
+      await sleep(1000);
+      const held = server.stats();
+      // what one socket read adds per connection that was reading when the budget ran out
+      const slack = 6 * 64 * 1024;
+      assert.ok(held.bufferedBytesPeak <= budget + slack, `held at most ${held.bufferedBytesPeak} bytes across six connections (budget ${budget})`);
+      assert.ok(held.waitingForBudget >= 1, 'connections wait for the budget');
+      assert.ok(held.windows < 12, `decoded ${held.windows} windows: fewer than two per connection`);
+      producer.release();
+      for (const client of clients) await client.waitForAcks(10, 60_000);
+      for (const client of clients) assert.deepEqual(client.positiveAcks, Array(10).fill(20), 'every window acknowledged, in order');
+      assert.equal((await topicCount(admin, raw)) - before, 6 * 10 * 20);
+      const after = server.stats();
+      assert.equal(after.bufferedBytes, 0, 'everything acknowledged is released');
+      assert.ok(after.bufferedBytesPeak <= budget + slack, `peak ${after.bufferedBytesPeak}`);
+    } finally {
+      producer.release();
+      for (const client of clients) client.close();
+      await server.close();
+    }
+  });
+
+  test('windows larger than the whole budget still go through, one connection at a time: half-received windows do not wait on each other', async () => {
+    const budget = 64 * 1024;
+    const server = await startBeatsServer({ config: { ...local, maxBufferedBytes: budget }, bus, log: testLog, producer: real });
+    const clients: TestClient[] = [];
+    try {
+      const pad = 'o'.repeat(10_000);
+      for (let c = 0; c < 3; c += 1) {
+        const client = await TestClient.connect(server.port);
+        // 25 events of 10 kB: one 250 kB window each, four times the budget
+        client.send(encodeWindow(Array.from({ length: 25 }, (_, i) => JSON.stringify({ message: `big c${c} e${i}`, pad }))));
+        clients.push(client);
+      }
+      for (const client of clients) await client.waitForAcks(1, 30_000);
+      for (const client of clients) assert.deepEqual(client.positiveAcks, [25]);
+      assert.equal(server.stats().bufferedBytes, 0);
+    } finally {
+      for (const client of clients) client.close();
+      await server.close();
+    }
+  });
+
   test('a client that opens a connection and says nothing is closed after idleTimeoutMs', async () => {
     const { log, lines } = capturedLog();
     const server = await startBeatsServer({ config: { ...local, idleTimeoutMs: 300 }, bus, log, producer: real });

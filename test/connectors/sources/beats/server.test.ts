@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { encodeWindow } from '../../../../connectors/sources/beats/protocol.js';
+import { isTallyError } from '../../../../pipeline/errors.js';
 import { startBeatsServer, type BeatsServer } from '../../../../connectors/sources/beats/server.js';
 import type { Admin, Bus, Producer } from '../../../../pipeline/bus/types.js';
 import type { DeadLetter } from '../../../../pipeline/dlq.js';
@@ -164,10 +165,14 @@ describe('tally beats: connections, dead letters, shutdown (kafkajs)', { timeout
     assert.equal((await topicCount(admin, raw)) - before, 2);
   });
 
-  test('a port in use is a configuration error', async () => {
+  test('a port in use is LISTEN_FAILED, not a configuration error', async () => {
     const server = await startBeatsServer({ config: local, bus, log: testLog, producer });
     try {
-      await assert.rejects(startBeatsServer({ config: { host: '127.0.0.1', port: server.port }, bus, log: testLog, producer }), /beats: cannot listen on 127\.0\.0\.1:\d+/);
+      await assert.rejects(startBeatsServer({ config: { host: '127.0.0.1', port: server.port }, bus, log: testLog, producer }), (error: unknown) => {
+        assert.ok(isTallyError(error, 'LISTEN_FAILED'), String(error));
+        assert.match(error.message, /^beats: cannot listen on 127\.0\.0\.1:\d+: the port is taken by another process: stop it or choose another port \(EADDRINUSE\)$/);
+        return true;
+      });
     } finally {
       await server.close();
     }

@@ -75,6 +75,8 @@ describe('tally http over TLS with client certificates (real Kafka)', { timeout:
       assert.ok(reasons.some((r) => /peer did not return a certificate/.test(r)), reasons.join(' | '));
       assert.ok(reasons.some((r) => /client certificate not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(r)), reasons.join(' | '));
       assert.ok(reasons.some((r) => /client certificate not trusted: CERT_HAS_EXPIRED/.test(r)), reasons.join(' | '));
+      const clients = lines.filter((l) => String(l.msg).startsWith('refusing http client')).map((l) => String(l.client));
+      for (const client of clients) assert.match(client, /^127\.0\.0\.1:\d+$/, 'the address it connected from, also once the socket is gone');
     } finally {
       await source.close();
     }
