@@ -166,6 +166,10 @@ export abstract class ConsumerCore implements Consumer {
     this.scheduleCommit();
   }
 
+  doneUpTo(): CommittedOffset[] {
+    return this.ledger.points().map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) }));
+  }
+
   committable(): CommittedOffset[] {
     return this.ledger.takeCommittable().map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) }));
   }

@@ -114,6 +114,17 @@ export class OffsetLedger {
     return points;
   }
 
+  /** every partition's next commit point, committed or not */
+  points(): CommitPoint[] {
+    const points: CommitPoint[] = [];
+    for (const [key, ledger] of this.partitions) {
+      if (ledger.next === undefined) continue;
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      points.push({ topic, partition: Number(partition), offset: ledger.next });
+    }
+    return points;
+  }
+
   /** after the broker acknowledged a commit of these points */
   markCommitted(points: CommitPoint[]): void {
     for (const point of points) {

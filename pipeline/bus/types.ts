@@ -92,6 +92,8 @@ export interface Consumer {
   on<E extends keyof ConsumerEvents>(event: E, listener: ConsumerEvents[E]): void;
   /** stop fetching, commit what is done (unless commit: false, which simulates a crash), leave the group */
   close(options?: { commit?: boolean }): Promise<void>;
+  /** per partition of this generation, the offset below which everything is done (transaction markers stepped over), committed or not */
+  doneUpTo(): CommittedOffset[];
   /** the group's offsets that moved since they were last committed: what a transaction commits now */
   committable(): CommittedOffset[];
   /** after a transaction holding these offsets committed */
