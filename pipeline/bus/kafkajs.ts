@@ -264,7 +264,8 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
-      retry: { retries: this.config.produceRetries, initialRetryTime: 200, maxRetryTime: 5_000 },
+      // a transaction begun right after the last one committed meets CONCURRENT_TRANSACTIONS until the coordinator wrote its markers (milliseconds): retried after 200 ms, it cost most of the transform's throughput
+      retry: { retries: Math.max(10, this.config.produceRetries), initialRetryTime: 20, maxRetryTime: 5_000 },
     });
     try {
       await producer.connect();
