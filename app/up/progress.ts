@@ -24,14 +24,20 @@ export async function deadLettersSince(bus: Bus, admin: Admin, topic: string, si
   const expected = [...until].reduce((sum, [partition, end]) => sum + Number(end - (since.get(partition) ?? 0n)), 0);
   if (expected === 0) return [];
   const letters: DeadLetter[] = [];
-  const consumer = await bus.consumer({ groupId: `tally-up-dlq-${process.pid}-${Date.now()}`, topics: [topic], fromBeginning: true });
+  const consumer = await bus.consumer({ groupId: `tally-up-dlq-${process.pid}-${Date.now()}`, topics: [topic], fromBeginning: true, commitIntervalMs: 3_600_000 });
   await consumer.run((messages) => {
     for (const message of messages) {
+      consumer.done(message);
       if (BigInt(message.offset) >= (since.get(message.partition) ?? 0n) && message.value) letters.push(JSON.parse(message.value.toString('utf8')) as DeadLetter);
     }
   });
+  // the transform writes dead letters in transactions: the end offsets count commit markers, which the consumer steps over
+  const readToEnd = (): boolean => {
+    const done = new Map(consumer.doneUpTo().map((p) => [p.partition, BigInt(p.offset)]));
+    return [...until].every(([partition, end]) => end <= (since.get(partition) ?? 0n) || (done.get(partition) ?? 0n) >= end);
+  };
   const deadline = Date.now() + timeoutMs;
-  while (letters.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (letters.length < expected && !readToEnd() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   await consumer.close({ commit: false });
   return letters;
 }

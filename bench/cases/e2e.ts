@@ -37,21 +37,42 @@ interface Window {
  * previous poll. Latency = that time − append time; resolution ±12.5 ms. One pipeline: a warm-up
  * window, then `runs` windows of `e2eSeconds` each, every window a figure of its own.
  */
+/**
+ * The end-to-end run twice, transform.exactlyOnce off (the default) and on, in the same bench run:
+ * the on run's figures come after, marked, and the p99 difference is a ratio of its own.
+ */
 export async function e2eCase(ctx: CaseContext): Promise<CaseResult> {
+  const off = await e2eRun(ctx, false);
+  const on = await e2eRun(ctx, true);
+  const marked = (text: string) => `${text} [transform.exactlyOnce on]`;
+  off.tables.push(...on.tables.map((t) => ({ ...t, title: marked(t.title) })));
+  off.ratios.push(...on.ratios.map((r) => ({ ...r, name: marked(r.name) })));
+  off.findings.push(...on.findings.map(marked));
+  const p99 = (result: CaseResult) => result.ratios.find((r) => r.name.startsWith('end-to-end p99'));
+  const [withEos, without] = [p99(on), p99(off)];
+  if (withEos && without) {
+    const added = withEos.value.median - without.value.median;
+    off.ratios.push(absolute('end-to-end p99 added by exactly-once (ms): on − off', 'ship → transform → sink', figure([added]), { text: '≤ +200 ms', threshold: 200, atMost: true }));
+  }
+  return off;
+}
+
+async function e2eRun(ctx: CaseContext, exactlyOnce: boolean): Promise<CaseResult> {
   const { world, log } = ctx;
   const rate = world.sizes.e2eRate;
   const seconds = world.sizes.e2eSeconds;
   const result = emptyCase('e2e', `End to end: file → ship → transform → sink → searchable, at ${rate.toLocaleString('en')} events/s`, `accounting lines appended at ${rate.toLocaleString('en')} lines/s (${(rate / (1000 / tickMs)).toFixed(0)} every ${tickMs} ms), a warm-up window of ${Math.min(10, seconds)} s, then ${world.sizes.runs} windows of ${seconds} s`);
-  const prefix = world.topicPrefix('e2e');
-  const indexPrefix = world.indexPrefix('e2e');
-  const work = world.workDir('e2e');
+  const label = exactlyOnce ? 'e2e-eos' : 'e2e';
+  const prefix = world.topicPrefix(label);
+  const indexPrefix = world.indexPrefix(label);
+  const work = world.workDir(label);
   const file = path.join(work, 'accounting.log');
   writeFileSync(file, '');
-  const configFile = world.tallyConfig('e2e', {
+  const configFile = world.tallyConfig(label, {
     kafka: { topicPrefix: prefix },
     elasticsearch: { indexPrefix },
     ship: { inputs: [{ paths: [file], kind: 'accounting', registryPath: path.join(work, 'registry.json'), ...(experiment.shipPollMs ? { pollIntervalMs: experiment.shipPollMs } : {}) }] },
-    transform: { groupId: world.group('e2e-transform') },
+    transform: { groupId: world.group(`${label}-transform`), exactlyOnce },
     sinks: { elasticsearch: { groupId: world.group('e2e-sink'), topics: ['accounting.usage'] } },
   });
   const stages: MeasuredChild[] = [];

@@ -48,8 +48,9 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
   const plans: ToolPlan[] = [];
   for (const backend of backends) {
     for (const framing of framings(world)) {
-      plans.push({ tool: framedTool('tally transform', backend, framing), role: 'tally', detail: `accounting kind: envelope → JSON Schema (ajv) → normalise → Avro (avsc) → accounting.usage, acks=all; defaults (maxBatchMessages 5000); ${framingDetail(world, framing)}`, run: () => transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope, false, framing) });
+      plans.push({ tool: framedTool('tally transform', backend, framing), role: 'tally', detail: `accounting kind: envelope → JSON Schema (ajv) → normalise → Avro (avsc) → accounting.usage, acks=all; defaults (maxBatchMessages 5000, transform.exactlyOnce off); ${framingDetail(world, framing)}`, run: () => transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope, false, { framing }) });
     }
+    plans.push({ tool: `tally transform (${backend}, exactly-once)`, role: 'tally', detail: 'the same with transform.exactlyOnce: one transaction per batch (records, dead letters, offsets)', run: () => transformRun(world, prefix, backend, 'accounting', [`${prefix}accounting.usage`], n, meanEnvelope, false, { exactlyOnce: true }) });
     plans.push({ tool: `passthrough (${backend})`, role: 'ceiling', detail: 'same Bus, same consumer stage loop and producer, copies key + value unparsed to passthrough.out', run: () => passthroughRun(world, prefix, backend, 'accounting', n, meanEnvelope) });
   }
   const rows = await interleaved(plans, world.sizes.runs, log);
@@ -90,6 +91,11 @@ export async function transformCase(ctx: CaseContext): Promise<CaseResult> {
     result.ratios.push(absolute(`transform (${backend}) accounting events/s per core`, tally.tool, perCore(tally), { text: '≥ 100,000 per core', threshold: 100_000 }));
     if (parseEnvelope) result.ratios.push(ratio(`transform (${backend}) per core / parse-only (envelope + line)`, tally, parseEnvelope, perCore, { text: '≥ 0.5 × parse-only', threshold: 0.5 }));
     if (parseLine) result.ratios.push(ratio(`transform (${backend}) per core / parse-only (line)`, tally, parseLine, perCore, undefined, 'stricter: the bare line only'));
+    const exactlyOnce = row(`tally transform (${backend}, exactly-once)`);
+    if (exactlyOnce) {
+      result.ratios.push(ratio(`transform (${backend}) exactly-once / exactlyOnce off, per core`, exactlyOnce, tally, perCore, { text: '≥ 0.8 (exactly-once costs at most 20 %)', threshold: 0.8 }));
+      result.ratios.push(ratio(`transform (${backend}) exactly-once / exactlyOnce off, events/s`, exactlyOnce, tally, (r) => r.eventsPerSecond, { text: '≥ 0.8', threshold: 0.8 }));
+    }
     if (pass) {
       result.ratios.push(ratio(`transform (${backend}) / passthrough (${backend}) events/s`, tally, pass, (r) => r.eventsPerSecond, undefined, 'the I/O ceiling'));
       result.ratios.push(ratio(`transform (${backend}) / passthrough (${backend}) per core`, tally, pass, perCore));
@@ -155,10 +161,15 @@ async function outputCount(world: BenchWorld, topics: string[]): Promise<number>
   return sum;
 }
 
-/** One run of `tally transform` as a process: a fresh group reads the whole raw topic; done when the outputs grew by `expected`. */
-export async function transformRun(world: BenchWorld, prefix: string, backend: Backend, kind: string, outputs: string[], expected: number, meanInputBytes: number, cpuProfile = false, framing: ValueFraming = 'default'): Promise<RunFigures> {
+/**
+ * One run of `tally transform` as a process: a fresh group reads the whole raw topic; done when the
+ * outputs grew by `expected` (with exactly-once the end offsets count commit markers too, one per
+ * partition and transaction: a fraction of a percent of a batch of thousands).
+ */
+export async function transformRun(world: BenchWorld, prefix: string, backend: Backend, kind: string, outputs: string[], expected: number, meanInputBytes: number, cpuProfile = false, variant: { framing?: ValueFraming; exactlyOnce?: boolean } = {}): Promise<RunFigures> {
+  const { framing = 'default', exactlyOnce = false } = variant;
   const group = world.group(`transform-${backend}`);
-  const configFile = world.tallyConfig(`transform-${backend}`, { kafka: { backend, topicPrefix: prefix }, transform: { kinds: [kind], groupId: group }, ...framingConfig(framing) });
+  const configFile = world.tallyConfig(`transform-${backend}-${exactlyOnce ? 'eos' : 'alo'}`, { kafka: { backend, topicPrefix: prefix }, transform: { kinds: [kind], groupId: group, exactlyOnce }, ...framingConfig(framing) });
   const before = await outputCount(world, outputs);
   const child = await startTallyStage(world, { label: `transform-${backend}`, configFile, args: ['transform'], ready: readyText.transform, cpuProfile });
   try {

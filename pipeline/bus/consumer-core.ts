@@ -21,11 +21,15 @@ export abstract class ConsumerCore implements Consumer {
   protected constructor(
     protected readonly maxInFlight: number,
     protected readonly commitIntervalMs: number,
+    /** offsets are committed only in a transactional producer's transactions */
+    protected readonly transactional = false,
   ) {}
 
   abstract run(handler: MessageHandler): Promise<void>;
   abstract assignment(): TopicPartition[];
   protected abstract commitPoints(points: CommitPoint[]): Promise<void>;
+  /** position every assigned partition at the group's committed offset (its reset point when none) */
+  protected abstract seekToCommitted(): Promise<void>;
   protected abstract pausePartitions(): void;
   protected abstract resumePartitions(): void;
   /** stop fetching and wait for the batch being handed over; the group membership stays so a commit still counts */
@@ -128,7 +132,7 @@ export abstract class ConsumerCore implements Consumer {
   }
 
   private scheduleCommit(delayMs = this.commitIntervalMs): void {
-    if (this.commitTimer || this.closed) return;
+    if (this.commitTimer || this.closed || this.transactional) return;
     if (delayMs === 0) {
       this.commit().catch((error: unknown) => this.commitFailed(error));
       return;
@@ -149,8 +153,52 @@ export abstract class ConsumerCore implements Consumer {
     this.scheduleCommit(Math.max(1000, this.commitIntervalMs));
   }
 
+  /**
+   * The fetch position passed `offset` of a partition without a message there (a transaction's
+   * commit or abort marker, aborted records): it counts as delivered and done, so the committed
+   * offset can step over it. `onlyTracked`: only on a partition with deliveries in this generation
+   * (a position read before any delivery may still be an older generation's). Without this a read-committed consumer's lag would stay 1 after the
+   * last transaction of a partition.
+   */
+  protected passed(topic: string, partition: number, offset: number, onlyTracked = false): void {
+    if (onlyTracked && !this.ledger.tracks(topic, partition)) return;
+    if (!this.ledger.passed(topic, partition, offset)) return;
+    this.scheduleCommit();
+  }
+
+  doneUpTo(): CommittedOffset[] {
+    return this.ledger.points().map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) }));
+  }
+
+  committable(): CommittedOffset[] {
+    return this.ledger.takeCommittable().map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) }));
+  }
+
+  committedInTransaction(offsets: CommittedOffset[]): void {
+    this.ledger.markCommitted(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })));
+    if (offsets.length) this.events.emit('committed', offsets);
+  }
+
+  async rewind(): Promise<number> {
+    this.newGeneration(this.assignment());
+    const generation = this.generation;
+    for (let attempt = 1; !this.closed; attempt += 1) {
+      try {
+        await this.seekToCommitted();
+        break;
+      } catch (error) {
+        // a new assignment meanwhile positions the partitions anew
+        if (generation !== this.generation) break;
+        this.events.emit('error', error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 200 * 2 ** Math.min(attempt, 6))));
+      }
+    }
+    return this.generation;
+  }
+
   /** Commits are serialised so a slow one is never overtaken by an older point. */
   commit(): Promise<CommittedOffset[]> {
+    if (this.transactional) return Promise.resolve([]);
     const run = this.commitChain.then(async () => {
       const points = this.ledger.takeCommittable();
       if (points.length === 0) return [];
@@ -184,7 +232,7 @@ export abstract class ConsumerCore implements Consumer {
     this.commitTimer = undefined;
     for (const wake of this.drainWaiters.splice(0)) wake();
     await this.stopFetching();
-    if (options.commit !== false) {
+    if (options.commit !== false && !this.transactional) {
       try {
         await this.commit();
       } catch (error) {

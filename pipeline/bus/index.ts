@@ -1,8 +1,8 @@
 import type { KafkaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { kafkajsAdmin } from './admin.js';
-import { kafkajsClient, kafkajsConsumer, kafkajsProducer } from './kafkajs.js';
-import { rdkafkaConsumer, rdkafkaProducer } from './rdkafka.js';
+import { kafkajsClient, kafkajsConsumer, kafkajsProducer, kafkajsTransactionalProducer } from './kafkajs.js';
+import { rdkafkaConsumer, rdkafkaProducer, rdkafkaTransactionalProducer } from './rdkafka.js';
 import { diagnoseSecurity } from './security.js';
 import type { Bus } from './types.js';
 
@@ -26,6 +26,7 @@ export function createBus(config: KafkaConfig, log: Logger): Bus {
       backend: 'rdkafka',
       topic,
       producer: (options) => secured(() => rdkafkaProducer(config, log, options)),
+      transactionalProducer: (options) => secured(() => rdkafkaTransactionalProducer(config, log, options)),
       consumer: (options) => secured(() => rdkafkaConsumer(config, log, options)),
       admin: () => secured(() => kafkajsAdmin(client)),
     };
@@ -34,6 +35,7 @@ export function createBus(config: KafkaConfig, log: Logger): Bus {
     backend: 'kafkajs',
     topic,
     producer: (options) => secured(() => kafkajsProducer(client, config, log, options)),
+    transactionalProducer: (options) => secured(() => kafkajsTransactionalProducer(client, config, log, options)),
     consumer: (options) => secured(() => kafkajsConsumer(client, config, options)),
     admin: () => secured(() => kafkajsAdmin(client)),
   };

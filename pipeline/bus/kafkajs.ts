@@ -7,8 +7,9 @@ import { ConsumerCore } from './consumer-core.js';
 import { TallyError, messageOf } from '../errors.js';
 import { kafkaErrorName, toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
+import { recordBytes } from './record-size.js';
 import { readOptional, saslPassword } from './security.js';
-import type { ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition } from './types.js';
+import type { CommittedOffset, Consumer, ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition, TransactionalProducer, TransactionalProducerOptions } from './types.js';
 
 const compressionCodes = { none: kafkajs.CompressionTypes.None, gzip: kafkajs.CompressionTypes.GZIP, snappy: kafkajs.CompressionTypes.Snappy, lz4: kafkajs.CompressionTypes.LZ4, zstd: kafkajs.CompressionTypes.ZSTD } as const;
 
@@ -64,20 +65,8 @@ class KafkajsProducer implements Producer {
       this.producer = await this.connect();
       this.suspect = false;
     }
-    const compression = compressionCodes[this.config.compression];
     try {
-      // one request per broker per call; calls over the count or byte limit are split, so no record batch exceeds the broker's message.max.bytes
-      for (const topicMessages of requestsOf(records, this.config.batchMaxMessages, this.config.batchMaxBytes)) {
-        let pending = topicMessages;
-        for (let attempt = 1; pending.length > 0; attempt += 1) {
-          const acknowledged = await this.producer.sendBatch({ topicMessages: pending, acks: -1, timeout: this.timeoutMs, compression });
-          pending = unacknowledged(pending, acknowledged);
-          if (pending.length === 0) break;
-          const count = pending.reduce((n, t) => n + t.messages.length, 0);
-          if (attempt >= 5) throw new TallyError('KAFKA_RETRIABLE', `kafkajs resolved a send without producing ${count} of its records (their partitions changed leader during the send, tulios/kafkajs#1303), ${attempt} times`);
-          this.log.warn({ records: count, partitions: pending.map((t) => `${t.topic}:${[...new Set(t.messages.map((m) => m.partition))].join(',')}`) }, 'kafkajs resolved a send without producing every record (a partition changed leader during it, tulios/kafkajs#1303); sending those again');
-        }
-      }
+      await sendAll(this.producer, records, this.config, this.timeoutMs, this.log);
     } catch (error) {
       this.suspect = true;
       throw toKafkaError(`producing ${records.length} record(s) to ${[...new Set(records.map((r) => r.topic))].join(', ')}`, error);
@@ -86,6 +75,25 @@ class KafkajsProducer implements Producer {
 
   async close(): Promise<void> {
     await this.producer.disconnect();
+  }
+}
+
+/**
+ * Send records with a kafkajs producer or transaction: one request per broker per call; calls over
+ * the count or byte limit are split, so no record batch exceeds the broker's message.max.bytes.
+ */
+async function sendAll(sender: Pick<JsProducer, 'sendBatch'>, records: OutgoingRecord[], config: KafkaConfig, timeoutMs: number, log: Logger): Promise<void> {
+  const compression = compressionCodes[config.compression];
+  for (const topicMessages of requestsOf(records, config.batchMaxMessages, config.batchMaxBytes)) {
+    let pending = topicMessages;
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const acknowledged = await sender.sendBatch({ topicMessages: pending, acks: -1, timeout: timeoutMs, compression });
+      pending = unacknowledged(pending, acknowledged);
+      if (pending.length === 0) break;
+      const count = pending.reduce((n, t) => n + t.messages.length, 0);
+      if (attempt >= 5) throw new TallyError('KAFKA_RETRIABLE', `kafkajs resolved a send without producing ${count} of its records (their partitions changed leader during the send, tulios/kafkajs#1303), ${attempt} times`);
+      log.warn({ records: count, partitions: pending.map((t) => `${t.topic}:${[...new Set(t.messages.map((m) => m.partition))].join(',')}`) }, 'kafkajs resolved a send without producing every record (a partition changed leader during it, tulios/kafkajs#1303); sending those again');
+    }
   }
 }
 
@@ -126,17 +134,6 @@ export function stickyPartitions(choose: Partitioner): Partitioner {
     message.partition = partition;
     return partition;
   };
-}
-
-/** Record-batch overhead per record (attributes, varints, deltas) beyond its key, value and headers. */
-const recordOverhead = 24;
-
-const sizeOf = (data: string | Buffer | null | undefined): number => (data === null || data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length);
-
-function recordBytes(record: OutgoingRecord): number {
-  let bytes = recordOverhead + sizeOf(record.key) + sizeOf(record.value);
-  if (record.headers) for (const name in record.headers) bytes += 2 + name.length + sizeOf(record.headers[name]);
-  return bytes;
 }
 
 /**
@@ -238,6 +235,88 @@ export async function kafkajsProducer(client: Kafka, config: KafkaConfig, log: L
   return new KafkajsProducer(await connect(), connect, config, options.timeoutMs ?? config.requestTimeoutMs, log);
 }
 
+/**
+ * kafkajs transactions. `sendOffsets` takes the group id alone (TxnOffsetCommit without the
+ * member's generation): the broker cannot fence a member that lost its partitions, so the consumer
+ * side keeps a transaction from outliving its generation (KafkajsConsumer.handOver) and the README
+ * names what is left.
+ */
+class KafkajsTransactionalProducer implements TransactionalProducer {
+  private producer: JsProducer | undefined;
+
+  constructor(
+    private readonly client: Kafka,
+    private readonly config: KafkaConfig,
+    private readonly log: Logger,
+    private readonly options: TransactionalProducerOptions,
+  ) {}
+
+  get transactionalId(): string {
+    return this.options.transactionalId;
+  }
+
+  private async ready(): Promise<JsProducer> {
+    if (this.producer) return this.producer;
+    const producer = this.client.producer({
+      createPartitioner: () => stickyPartitions(keyedPartitioner()),
+      transactionalId: this.options.transactionalId,
+      transactionTimeout: this.options.transactionTimeoutMs,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      // a transaction begun right after the last one committed meets CONCURRENT_TRANSACTIONS until the coordinator wrote its markers (milliseconds): retried after 200 ms, it cost most of the transform's throughput
+      retry: { retries: Math.max(10, this.config.produceRetries), initialRetryTime: 20, maxRetryTime: 5_000 },
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw toKafkaError(`connecting the transactional producer ${this.options.transactionalId}`, error);
+    }
+    this.producer = producer;
+    return producer;
+  }
+
+  async transact(records: OutgoingRecord[], consumer: Consumer, offsets: CommittedOffset[]): Promise<void> {
+    if (!(consumer instanceof KafkajsConsumer)) throw new TallyError('KAFKA_BACKEND_UNAVAILABLE', 'a kafkajs transaction commits the offsets of a kafkajs consumer only');
+    const producer = await this.ready();
+    let transaction: Awaited<ReturnType<JsProducer['transaction']>> | undefined;
+    try {
+      // the first transaction of a producer registers its transactional id: an older producer with it is fenced and its open transaction aborted
+      transaction = await producer.transaction();
+      await sendAll(transaction, records, this.config, this.config.requestTimeoutMs, this.log);
+      if (offsets.length) await transaction.sendOffsets({ consumerGroupId: consumer.groupId, topics: offsetTopics(offsets) });
+      await transaction.commit();
+    } catch (error) {
+      const failure = toKafkaError(`transaction ${this.options.transactionalId} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
+      const aborted = transaction?.isActive() ? await transaction.abort().then(() => true, () => false) : false;
+      // fenced, timed out by the coordinator or half-way through an abort: the next transaction starts on a new producer (same id, next epoch)
+      if (!aborted) await this.reset();
+      throw failure;
+    }
+  }
+
+  private async reset(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    await old?.disconnect().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+}
+
+function offsetTopics(offsets: CommittedOffset[]): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const { topic, partition, offset } of offsets) byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }]);
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+export async function kafkajsTransactionalProducer(client: Kafka, config: KafkaConfig, log: Logger, options: TransactionalProducerOptions): Promise<TransactionalProducer> {
+  return new KafkajsTransactionalProducer(client, config, log, options);
+}
+
 /** How long a running, unpaused kafkajs consumer with no batch in hand may go without a fetch before it is replaced. */
 const fetchStallMs = 60_000;
 
@@ -259,17 +338,28 @@ class KafkajsConsumer extends ConsumerCore {
     private readonly create: () => Promise<JsConsumer>,
     private readonly options: ConsumerOptions,
     private readonly heartbeatIntervalMs: number,
+    private readonly client: Kafka,
     maxInFlight: number,
     commitIntervalMs: number,
   ) {
-    super(maxInFlight, commitIntervalMs);
+    super(maxInFlight, commitIntervalMs, options.transactional ?? false);
     this.listen(consumer);
     this.stallTimer = setInterval(() => this.checkFetching(), 5000);
     this.stallTimer.unref();
   }
 
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
   private listen(consumer: JsConsumer): void {
-    const { GROUP_JOIN, CRASH, FETCH } = consumer.events;
+    const { GROUP_JOIN, CRASH, FETCH, END_BATCH_PROCESS } = consumer.events;
+    // kafkajs hands no batch over whose records are all filtered out (a transaction's commit marker, aborted records): its offsets are passed all the same
+    consumer.on(END_BATCH_PROCESS, ({ payload }) => {
+      if (consumer !== this.consumer || payload.batchSize > 0 || this.closed) return;
+      if (!this.assigned.some((a) => a.topic === payload.topic && a.partition === payload.partition)) return;
+      this.passed(payload.topic, payload.partition, Number(payload.lastOffset));
+    });
     consumer.on(GROUP_JOIN, ({ payload }) => {
       if (consumer !== this.consumer) return;
       const partitions = Object.entries(payload.memberAssignment).flatMap(([topic, list]) => list.map((partition) => ({ topic, partition })));
@@ -378,6 +468,9 @@ class KafkajsConsumer extends ConsumerCore {
       this.track(slice);
       await this.handOver(slice, heartbeat);
     }
+    // a commit marker after the last record: the committed offset may step over it
+    const last = messages[messages.length - 1];
+    if (last && Number(batch.lastOffset()) > Number(last.offset) && generation === this.generation && !isStale()) this.passed(batch.topic, batch.partition, Number(batch.lastOffset()));
     await this.belowPressure(() => this.heartbeatCommitting(heartbeat));
   }
 
@@ -399,11 +492,16 @@ class KafkajsConsumer extends ConsumerCore {
         });
       }, this.heartbeatIntervalMs);
     });
+    const handled = Promise.resolve(this.handler?.(slice));
     try {
-      await Promise.race([this.handler?.(slice), regrouped]);
+      await Promise.race([handled, regrouped]);
     } catch (error) {
       if (!rejoinTypes.has((error as { type?: string }).type ?? '')) throw error;
-      await this.commit().catch(() => undefined);
+      // a transaction in hand ends (committed or aborted) before the member rejoins: the broker
+      // does not fence a kafkajs transaction by generation, so one committed after the partitions
+      // moved would double their records
+      if (this.transactional) await handled.catch(() => undefined);
+      else await this.commit().catch(() => undefined);
       throw error;
     } finally {
       clearInterval(ticker);
@@ -438,6 +536,31 @@ class KafkajsConsumer extends ConsumerCore {
       // A rebalance's own errors are left to kafkajs's runner, which rejoins on them: replacing would only rebalance again.
       if (consumer === this.consumer && !rebalanceTypes.has(kafkaErrorName(error) ?? '')) void this.replace(`a commit failed after kafkajs's retries (${failure.message})`);
       throw failure;
+    }
+  }
+
+  protected async seekToCommitted(): Promise<void> {
+    const assigned = this.assignment();
+    if (assigned.length === 0) return;
+    const admin = this.client.admin();
+    try {
+      await admin.connect();
+      const topics = [...new Set(assigned.map((a) => a.topic))];
+      const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics });
+      for (const topic of topics) {
+        const own = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        const bounds = own.some((p) => Number(p.offset) < 0) ? await admin.fetchTopicOffsets(topic) : [];
+        for (const { partition } of assigned.filter((a) => a.topic === topic)) {
+          const offset = own.find((p) => p.partition === partition)?.offset ?? '-1';
+          const bound = bounds.find((b) => b.partition === partition);
+          const start = Number(offset) >= 0 ? offset : this.options.fromBeginning === false ? bound?.high : bound?.low;
+          if (start !== undefined) this.consumer.seek({ topic, partition, offset: start });
+        }
+      }
+    } catch (error) {
+      throw toKafkaError(`reading the committed offsets of group ${this.options.groupId}`, error);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
@@ -485,6 +608,8 @@ export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, option
       rebalanceTimeout: Math.max(config.sessionTimeoutMs, 30_000),
       heartbeatInterval,
       allowAutoTopicCreation: true,
+      // only committed transactions' records; never an aborted one (the transform's replays)
+      readUncommitted: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       // bounded: kafkajs retries a commit against the coordinator it joined with, which a leader move leaves answering NOT_COORDINATOR for ever; once the retries are spent the consumer is replaced (commitPoints) and the new one finds the current coordinator
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
@@ -498,5 +623,5 @@ export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, option
     }
     return consumer;
   };
-  return new KafkajsConsumer(await create(), create, options, heartbeatInterval, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
+  return new KafkajsConsumer(await create(), create, options, heartbeatInterval, client, options.maxInFlight ?? config.maxInFlight, options.commitIntervalMs ?? config.commitIntervalMs);
 }

@@ -38,6 +38,12 @@ class PartitionLedger {
   pending(): number {
     return this.delivered.length - this.head;
   }
+
+  /** whether `offset` lies past every offset delivered and the commit point */
+  beyond(offset: number): boolean {
+    const last = this.delivered[this.delivered.length - 1];
+    return (last === undefined || offset > last) && (this.next === undefined || offset >= this.next);
+  }
 }
 
 export interface CommitPoint {
@@ -58,6 +64,21 @@ export class OffsetLedger {
       this.partitions.set(key, ledger);
     }
     return ledger;
+  }
+
+  tracks(topic: string, partition: number): boolean {
+    return this.partitions.has(`${topic}\u0000${partition}`);
+  }
+
+  /**
+   * An offset the fetch position passed without a message (a transaction marker): delivered and
+   * done at once. False when it is not beyond everything delivered (nothing to step over).
+   */
+  passed(topic: string, partition: number, offset: number): boolean {
+    const ledger = this.ledger(topic, partition);
+    if (!ledger.beyond(offset)) return false;
+    ledger.deliver(offset);
+    return ledger.done(offset);
   }
 
   deliver(topic: string, partition: number, offset: number): void {
@@ -87,6 +108,17 @@ export class OffsetLedger {
     const points: CommitPoint[] = [];
     for (const [key, ledger] of this.partitions) {
       if (!ledger.dirty || ledger.next === undefined) continue;
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      points.push({ topic, partition: Number(partition), offset: ledger.next });
+    }
+    return points;
+  }
+
+  /** every partition's next commit point, committed or not */
+  points(): CommitPoint[] {
+    const points: CommitPoint[] = [];
+    for (const [key, ledger] of this.partitions) {
+      if (ledger.next === undefined) continue;
       const [topic, partition] = key.split('\u0000') as [string, string];
       points.push({ topic, partition: Number(partition), offset: ledger.next });
     }

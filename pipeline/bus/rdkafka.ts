@@ -8,7 +8,7 @@ import { ConsumerCore } from './consumer-core.js';
 import { toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
 import { saslPassword } from './security.js';
-import type { ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition } from './types.js';
+import type { CommittedOffset, Consumer, ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition, TransactionalProducer, TransactionalProducerOptions } from './types.js';
 
 type RdModule = typeof Rd;
 let loaded: RdModule | undefined;
@@ -125,11 +125,12 @@ class RdkafkaProducer implements Producer {
   }
 }
 
-export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options: ProducerOptions = {}): Promise<Producer> {
+/** A connected native producer: idempotent, acks=all, polled for delivery reports; `extra` adds a transactional id. */
+async function connectedProducer(config: KafkaConfig, log: Logger, timeoutMs: number, extra: Record<string, string | number> = {}): Promise<Rd.Producer> {
   const rd = loadRdkafka();
-  const timeoutMs = options.timeoutMs ?? config.requestTimeoutMs;
   const producer = new rd.Producer({
     ...commonConfig(config, '-producer'),
+    ...extra,
     dr_cb: true,
     'enable.idempotence': true,
     'linger.ms': config.lingerMs,
@@ -147,7 +148,87 @@ export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options:
     producer.connect({ timeout: Math.min(timeoutMs, 10_000) }, (error) => (error ? reject(toKafkaError('connecting the producer', error)) : resolve()));
   });
   producer.setPollInterval(20);
-  return new RdkafkaProducer(producer, rd);
+  return producer;
+}
+
+export async function rdkafkaProducer(config: KafkaConfig, log: Logger, options: ProducerOptions = {}): Promise<Producer> {
+  return new RdkafkaProducer(await connectedProducer(config, log, options.timeoutMs ?? config.requestTimeoutMs), loadRdkafka());
+}
+
+/** A node-rdkafka callback as a promise. */
+function called(act: (cb: (error: Rd.LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => act((error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * librdkafka transactions. sendOffsetsToTransaction passes the consumer's group metadata (member
+ * id and generation, KIP-447): the group coordinator refuses the offsets of a member that lost its
+ * partitions in a rebalance, and the whole transaction is aborted.
+ */
+class RdkafkaTransactionalProducer implements TransactionalProducer {
+  private current: { native: Rd.Producer; sender: RdkafkaProducer } | undefined;
+
+  constructor(
+    private readonly config: KafkaConfig,
+    private readonly log: Logger,
+    private readonly options: TransactionalProducerOptions,
+  ) {}
+
+  get transactionalId(): string {
+    return this.options.transactionalId;
+  }
+
+  /** initTransactions fences an older producer with this transactional id and aborts its open transaction */
+  private async ready(): Promise<{ native: Rd.Producer; sender: RdkafkaProducer }> {
+    if (this.current) return this.current;
+    // librdkafka wants every message delivered (or failed) within the transaction's timeout
+    const timeoutMs = Math.min(this.config.requestTimeoutMs, this.options.transactionTimeoutMs);
+    const native = await connectedProducer(this.config, this.log, timeoutMs, { 'transactional.id': this.options.transactionalId, 'transaction.timeout.ms': this.options.transactionTimeoutMs });
+    try {
+      await called((cb) => native.initTransactions(timeoutMs, cb));
+    } catch (error) {
+      await new Promise<void>((resolve) => native.disconnect(() => resolve()));
+      throw toKafkaError(`initialising transactions of ${this.options.transactionalId}`, error);
+    }
+    this.current = { native, sender: new RdkafkaProducer(native, loadRdkafka()) };
+    return this.current;
+  }
+
+  async transact(records: OutgoingRecord[], consumer: Consumer, offsets: CommittedOffset[]): Promise<void> {
+    if (!(consumer instanceof RdkafkaConsumer)) throw new TallyError('KAFKA_BACKEND_UNAVAILABLE', 'an rdkafka transaction commits the offsets of an rdkafka consumer only');
+    const { native, sender } = await this.ready();
+    const timeoutMs = this.config.requestTimeoutMs;
+    let begun = false;
+    try {
+      await called((cb) => native.beginTransaction(cb));
+      begun = true;
+      await sender.send(records);
+      if (offsets.length) await called((cb) => native.sendOffsetsToTransaction(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })), consumer.native, timeoutMs, cb));
+      await called((cb) => native.commitTransaction(timeoutMs, cb));
+    } catch (error) {
+      const failure = toKafkaError(`transaction ${this.options.transactionalId} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
+      const fatal = (error as Rd.LibrdKafkaError).isFatal === true;
+      const aborted = begun && !fatal ? await called((cb) => native.abortTransaction(timeoutMs, cb)).then(() => true, () => false) : false;
+      // fenced or in a fatal state: the next transaction starts on a new producer (same id, next epoch)
+      if (!aborted) await this.reset();
+      throw failure;
+    }
+  }
+
+  private async reset(): Promise<void> {
+    const old = this.current;
+    this.current = undefined;
+    if (old) await new Promise<void>((resolve) => old.native.disconnect(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+}
+
+export async function rdkafkaTransactionalProducer(config: KafkaConfig, log: Logger, options: TransactionalProducerOptions): Promise<TransactionalProducer> {
+  loadRdkafka();
+  return new RdkafkaTransactionalProducer(config, log, options);
 }
 
 class RdkafkaConsumer extends ConsumerCore {
@@ -164,7 +245,7 @@ class RdkafkaConsumer extends ConsumerCore {
     maxInFlight: number,
     commitIntervalMs: number,
   ) {
-    super(maxInFlight, commitIntervalMs);
+    super(maxInFlight, commitIntervalMs, options.transactional ?? false);
     this.pausesUnderPressure = false;
     consumer.on('offset.commit', (error) => {
       const waiter = this.commitWaiter;
@@ -183,7 +264,8 @@ class RdkafkaConsumer extends ConsumerCore {
       this.newGeneration(partitions);
       if (this.isPaused()) this.pausePartitions();
     } else if (error.code === this.rd.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-      if (!this.crashing) {
+      // a transactional consumer's offsets are committed by its transactions alone
+      if (!this.crashing && !this.transactional) {
         const points = this.ledger.takeCommittable();
         if (points.length) {
           try {
@@ -222,7 +304,10 @@ class RdkafkaConsumer extends ConsumerCore {
           } else resolve(batch);
         });
       });
-      if (messages.length === 0 || this.stopping) continue;
+      if (messages.length === 0 || this.stopping) {
+        if (messages.length === 0) this.stepOverMarkers();
+        continue;
+      }
       const generation = this.generation;
       const incoming: IncomingMessage[] = messages.map((m) => ({
         topic: m.topic,
@@ -240,6 +325,43 @@ class RdkafkaConsumer extends ConsumerCore {
       } catch (error) {
         this.events.emit('error', error);
       }
+      if (generation === this.generation) this.stepOverMarkers();
+    }
+  }
+
+  /** the native consumer, whose group metadata a transaction carries */
+  get native(): Rd.KafkaConsumer {
+    return this.consumer;
+  }
+
+  /**
+   * librdkafka never hands a transaction's commit marker to the application; its position steps
+   * over it. The position of a partition with deliveries in this generation counts as passed.
+   */
+  private stepOverMarkers(): void {
+    const assigned = this.assignment();
+    if (assigned.length === 0) return;
+    let positions: Rd.TopicPartitionOffset[];
+    try {
+      positions = this.consumer.position(assigned);
+    } catch {
+      return;
+    }
+    for (const p of positions) if (p.offset > 0) this.passed(p.topic, p.partition, p.offset - 1, true);
+  }
+
+  protected async seekToCommitted(): Promise<void> {
+    const assigned = this.assignment();
+    if (assigned.length === 0) return;
+    try {
+      const committed = await new Promise<Rd.TopicPartitionOffset[]>((resolve, reject) => this.consumer.committed(assigned, 10_000, (error, offsets) => (error ? reject(error) : resolve(offsets))));
+      for (const tp of committed) {
+        // librdkafka's logical offsets: -2 the beginning, -1 the end
+        const offset = tp.offset >= 0 ? tp.offset : this.options.fromBeginning === false ? -1 : -2;
+        await called((cb) => this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset }, 10_000, cb));
+      }
+    } catch (error) {
+      throw toKafkaError(`positioning group ${this.options.groupId} at its committed offsets`, error);
     }
   }
 
@@ -320,6 +442,8 @@ export async function rdkafkaConsumer(config: KafkaConfig, log: Logger, options:
       'heartbeat.interval.ms': Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
       'max.poll.interval.ms': 300_000,
       'offset_commit_cb': true,
+      // only committed transactions' records; never an aborted one (the transform's replays)
+      'isolation.level': 'read_committed',
       'rebalance_cb': (error: Rd.LibrdKafkaError, assignment: Rd.Assignment[]) => instance?.onRebalance(error, assignment),
       'topic.metadata.refresh.interval.ms': 5000,
     } as Rd.ConsumerGlobalConfig,

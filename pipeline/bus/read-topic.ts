@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Bus, IncomingMessage } from './types.js';
 
 /**
- * Read a topic from its beginning up to the end it has now, with a throwaway consumer group that
- * commits nothing. `visit` returning false stops early. Resolves with the number of messages seen.
+ * Read a topic from its beginning up to the end it has now (read committed), with a throwaway
+ * consumer group that commits nothing. `visit` returning false stops early. Resolves with the number of messages seen.
  */
 export async function readTopicToEnd(bus: Bus, topic: string, visit: (message: IncomingMessage) => boolean | void, options: { timeoutMs?: number } = {}): Promise<number> {
   const admin = await bus.admin();
@@ -21,6 +21,7 @@ export async function readTopicToEnd(bus: Bus, topic: string, visit: (message: I
   const remaining = new Set(ends.keys());
   await consumer.run((messages) => {
     for (const message of messages) {
+      consumer.done(message);
       if (stop) return;
       const end = ends.get(message.partition);
       if (end === undefined || BigInt(message.offset) >= end) continue;
@@ -30,8 +31,15 @@ export async function readTopicToEnd(bus: Bus, topic: string, visit: (message: I
     }
   });
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  // a topic written in transactions ends with a commit marker, which no message reaches: a partition done up to its end is read
+  const passedEnd = (): void => {
+    for (const { partition, offset } of consumer.doneUpTo()) if (BigInt(offset) >= (ends.get(partition) ?? 0n)) remaining.delete(partition);
+  };
   // a partition whose last records were deleted by retention or compaction may never reach its end offset
-  while (!stop && remaining.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (!stop && remaining.size > 0 && Date.now() < deadline) {
+    passedEnd();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await consumer.close({ commit: false });
   return seen;
 }

@@ -53,6 +53,12 @@ export interface ConsumerOptions {
   commitIntervalMs?: number;
   /** the most messages one handler call gets: the stage's batch size (default: rdkafka 1000, kafkajs one fetch) */
   maxBatchMessages?: number;
+  /**
+   * Offsets are committed only inside the transactions of a TransactionalProducer
+   * (`committable` / `committedInTransaction`): the consumer never commits on its own, not on a
+   * timer, a rebalance or close.
+   */
+  transactional?: boolean;
 }
 
 export type MessageHandler = (messages: IncomingMessage[]) => void | Promise<void>;
@@ -86,6 +92,40 @@ export interface Consumer {
   on<E extends keyof ConsumerEvents>(event: E, listener: ConsumerEvents[E]): void;
   /** stop fetching, commit what is done (unless commit: false, which simulates a crash), leave the group */
   close(options?: { commit?: boolean }): Promise<void>;
+  /** per partition of this generation, the offset below which everything is done (transaction markers stepped over), committed or not */
+  doneUpTo(): CommittedOffset[];
+  /** the group's offsets that moved since they were last committed: what a transaction commits now */
+  committable(): CommittedOffset[];
+  /** after a transaction holding these offsets committed */
+  committedInTransaction(offsets: CommittedOffset[]): void;
+  /**
+   * After an aborted transaction: forget what was delivered and done, and read again from the
+   * group's committed offsets (a new generation: what is marked done from before is ignored).
+   * Resolves with the new generation once every assigned partition is positioned.
+   */
+  rewind(): Promise<number>;
+}
+
+/**
+ * A producer whose every `transact` is one Kafka transaction: the records and the consumer
+ * group's offsets become visible to read-committed readers together, or not at all.
+ */
+export interface TransactionalProducer {
+  readonly transactionalId: string;
+  /**
+   * Produce the records and commit `offsets` of `consumer`'s group in one transaction. On failure
+   * the transaction is aborted (or fenced) and this rejects; the producer is usable again (a fatal
+   * state makes it start over with a new producer epoch under the same transactional id).
+   */
+  transact(records: OutgoingRecord[], consumer: Consumer, offsets: CommittedOffset[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TransactionalProducerOptions {
+  /** stable for one transform instance; a new producer with the same id fences an older one */
+  transactionalId: string;
+  /** the broker aborts a transaction open longer than this (bounded by transaction.max.timeout.ms) */
+  transactionTimeoutMs: number;
 }
 
 export interface TopicSpec {
@@ -118,6 +158,7 @@ export interface Bus {
   /** the configured prefix applied to a logical topic name (raw.accounting → <prefix>raw.accounting) */
   topic(name: string): string;
   producer(options?: ProducerOptions): Promise<Producer>;
+  transactionalProducer(options: TransactionalProducerOptions): Promise<TransactionalProducer>;
   consumer(options: ConsumerOptions): Promise<Consumer>;
   admin(): Promise<Admin>;
 }

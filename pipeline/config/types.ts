@@ -112,6 +112,10 @@ export interface TransformConfig {
   groupId: string;
   kinds: KindName[];
   maxBatchMessages: number;
+  /** a batch's records, dead letters and offsets in one Kafka transaction */
+  exactlyOnce: boolean;
+  transactionalId?: string;
+  transactionTimeoutMs: number;
 }
 
 export interface ElasticsearchSinkConfig {

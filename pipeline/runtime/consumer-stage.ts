@@ -17,10 +17,12 @@ export interface ConsumerStageOptions {
    * complete) and marks done itself later with `consumer.done`. Throwing retries the same batch
    * with backoff, never committing past it.
    */
-  handle: (messages: IncomingMessage[]) => Promise<void | ReadonlySet<IncomingMessage>>;
+  handle: (messages: IncomingMessage[], consumer: Consumer) => Promise<void | ReadonlySet<IncomingMessage>>;
   maxBackoffMs?: number;
   /** the most messages in one `handle` call */
   maxBatchMessages?: number;
+  /** offsets are committed by the stage's own transactions (ConsumerOptions.transactional) */
+  transactional?: boolean;
 }
 
 export interface RunningStage {
@@ -37,7 +39,7 @@ export async function startConsumerStage(options: ConsumerStageOptions): Promise
   const group = { group: options.groupId };
   metrics.batches.inc(group, 0);
   metrics.batchMessages.inc(group, 0);
-  const consumer = await bus.consumer({ groupId: options.groupId, topics: options.topics, fromBeginning: options.fromBeginning ?? true, ...(options.maxBatchMessages ? { maxBatchMessages: options.maxBatchMessages } : {}) });
+  const consumer = await bus.consumer({ groupId: options.groupId, topics: options.topics, fromBeginning: options.fromBeginning ?? true, ...(options.maxBatchMessages ? { maxBatchMessages: options.maxBatchMessages } : {}), ...(options.transactional ? { transactional: true } : {}) });
   consumer.on('error', (error) => {
     metrics.consumerErrors.inc({ ...group, code: errorCode(error) });
     log.warn({ err: error }, 'consumer error');
@@ -52,7 +54,7 @@ export async function startConsumerStage(options: ConsumerStageOptions): Promise
       let attempt = 0;
       while (!stopping) {
         try {
-          const held = await options.handle(messages);
+          const held = await options.handle(messages, consumer);
           for (const message of messages) if (!held?.has(message)) consumer.done(message);
           durable = true;
           return;

@@ -11,6 +11,15 @@ logger.raft.name = kafka.server.KafkaRaftServer
 logger.raft.level = info
 `;
 
+/**
+ * The transform's transactions (transform.exactlyOnce): the longest transaction timeout a client may
+ * ask for (Kafka's default), and a crashed transform's open transaction aborted within a second of
+ * its timeout rather than ten (read-committed readers wait behind it until then).
+ */
+const transactionSettings = `transaction.max.timeout.ms=900000
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
+`;
+
 /** What a one-node, replication-1 broker on a small machine needs, whatever its listeners. */
 export const singleNodeSettings = `num.partitions=1
 auto.create.topics.enable=true
@@ -20,7 +29,7 @@ offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
+${transactionSettings}share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
@@ -39,7 +48,7 @@ offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=${replicationFactor}
 transaction.state.log.min.isr=${minInsyncReplicas}
 transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=${replicationFactor}
+${transactionSettings}share.coordinator.state.topic.replication.factor=${replicationFactor}
 share.coordinator.state.topic.min.isr=${minInsyncReplicas}
 group.initial.rebalance.delay.ms=0
 num.network.threads=2

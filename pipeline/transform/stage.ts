@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Bus, IncomingMessage, OutgoingRecord, Producer } from '../bus/types.js';
-import type { TopicsConfig } from '../config/types.js';
+import { recordBytes } from '../bus/record-size.js';
+import type { Bus, Consumer, IncomingMessage, OutgoingRecord, Producer, TransactionalProducer } from '../bus/types.js';
+import type { KafkaConfig, TopicsConfig, TransformConfig } from '../config/types.js';
 import { deadLetterRecord } from '../dlq.js';
 import { isTallyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -23,6 +26,25 @@ export interface TransformOptions {
   fromBeginning?: boolean;
   /** a held event (an oslo.log record waiting for more traceback lines) is emitted after this long without a new line */
   joinIdleMs?: number;
+  /** each batch's records, dead letters and offsets in one Kafka transaction; absent: at-least-once */
+  exactlyOnce?: ExactlyOnceOptions;
+}
+
+export interface ExactlyOnceOptions {
+  transactionalId: string;
+  transactionTimeoutMs: number;
+  /** an output larger than this becomes a dead letter before the transaction (the broker would refuse it, failing the whole transaction) */
+  maxRecordBytes: number;
+}
+
+/** The exactly-once settings of a transform in `groupId`, or undefined when transform.exactlyOnce is off. */
+export function exactlyOnceOf(transform: TransformConfig, kafka: KafkaConfig, groupId: string): ExactlyOnceOptions | undefined {
+  if (!transform.exactlyOnce) return undefined;
+  return {
+    transactionalId: transform.transactionalId ?? `${groupId}-${hostname()}-${randomBytes(4).toString('hex')}`,
+    transactionTimeoutMs: transform.transactionTimeoutMs,
+    maxRecordBytes: kafka.batchMaxBytes,
+  };
 }
 
 export interface KindCounters {
@@ -54,6 +76,11 @@ interface KindState {
  * offset may be committed) only after Kafka acknowledged every record and dead letter it caused.
  * Kinds whose events span lines (oslo.log tracebacks) are joined per stream; a line held in an
  * unfinished event stays undone, so the commit never passes it.
+ *
+ * Exactly-once: a batch's outputs and the offsets it makes committable (the same rule: per
+ * partition the highest offset below which everything is done, held lines included) commit in one
+ * transaction. An aborted transaction rewinds the consumer to the committed offsets and forgets
+ * the joiners' state, so the batch and every held line after those offsets are read again.
  */
 export async function startTransform(options: TransformOptions): Promise<TransformStage> {
   const { bus, log } = options;
@@ -70,7 +97,10 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   const subjects = new Map([...ids].map(([topic, id]) => [valueSubject(topic), id]));
   if (subjects.size > 0) log.info({ registry: registryInUseUrl(), subjects: Object.fromEntries(subjects) }, `domain values in the Confluent wire format; subjects registered in ${registryInUseUrl()}: ${[...subjects].map(([subject, id]) => `${subject} (id ${id})`).join(', ')}`);
   else log.info('no schema registry: domain values are bare Avro with the tally-schema-fingerprint header');
-  const producer: Producer = await bus.producer();
+  const eos = options.exactlyOnce;
+  const producer: Producer | undefined = eos ? undefined : await bus.producer();
+  const transactional: TransactionalProducer | undefined = eos ? await bus.transactionalProducer({ transactionalId: eos.transactionalId, transactionTimeoutMs: eos.transactionTimeoutMs }) : undefined;
+  if (eos) log.info({ transactionalId: eos.transactionalId }, `exactly-once: each batch commits in one transaction (transactional id ${eos.transactionalId})`);
   let stopping = false;
   let generation = -1;
   /** held lines per topic/partition, in offset order, marked done once their event is produced */
@@ -85,7 +115,38 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   // the kind of an output whose topic one kind writes (those carry no tally-kind header)
   const writer = new Map<string, string>();
   for (const state of states.values()) for (const t of state.normaliser.topics) writer.set(bus.topic(t), state.kind);
-  const send = (records: OutgoingRecord[]): Promise<void> => sendDurably(producer, records, { log, stopping: () => stopping, topic: bus.topic, kindOf: (topic) => writer.get(topic) });
+  const context: SendContext = { log, stopping: () => stopping, topic: bus.topic, kindOf: (topic) => writer.get(topic) };
+  const send = (records: OutgoingRecord[]): Promise<void> => (producer ? sendDurably(producer, records, context) : Promise.resolve());
+
+  const forgetJoins = (): void => {
+    held.clear();
+    for (const state of states.values()) if (state.joiner) state.joiner = state.normaliser.createJoiner?.();
+  };
+
+  let aborts = 0;
+  /**
+   * Exactly-once: mark the work done, then commit the outputs with the offsets that became
+   * committable in one transaction. After an abort the consumer reads again from the committed
+   * offsets, and what this process held is forgotten.
+   */
+  const commitTransaction = async (consumer: Consumer, outgoing: OutgoingRecord[], markDone: () => void): Promise<void> => {
+    if (!transactional || !eos) return;
+    const records = outgoing.map((r) => (recordBytes(r) > eos.maxRecordBytes ? refusedByKafka(r, `larger than kafka.batchMaxBytes (${eos.maxRecordBytes} bytes), which stays under the broker's message.max.bytes`, context) : r));
+    markDone();
+    const offsets = consumer.committable();
+    if (records.length === 0 && offsets.length === 0) return;
+    try {
+      await transactional.transact(records, consumer, offsets);
+      consumer.committedInTransaction(offsets);
+      aborts = 0;
+    } catch (error) {
+      aborts += 1;
+      log.warn({ err: error, records: records.length, offsets: offsets.length, transactionalId: eos.transactionalId }, `transaction aborted; its batch is read again from the committed offsets: ${messageOf(error)}`);
+      forgetJoins();
+      generation = await consumer.rewind();
+      if (!stopping) await sleep(Math.min(30_000, 100 * 2 ** Math.min(aborts, 9)));
+    }
+  };
 
   const joinedOutputs = (state: KindState, events: JoinedLines[], byMessage: Map<string, IncomingMessage>): OutgoingRecord[] => {
     const out: OutgoingRecord[] = [];
@@ -115,14 +176,13 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   };
 
   let stage: RunningStage | undefined;
-  const handle = (messages: IncomingMessage[]): Promise<ReadonlySet<IncomingMessage>> =>
+  const handle = (messages: IncomingMessage[], consumer: Consumer): Promise<ReadonlySet<IncomingMessage>> =>
     exclusive(async () => {
       const newest = Math.max(...messages.map((m) => m.generation));
       if (newest > generation) {
         // a new assignment: everything not done is delivered again from the committed offsets
         generation = newest;
-        held.clear();
-        for (const state of states.values()) if (state.joiner) state.joiner = state.normaliser.createJoiner?.();
+        forgetJoins();
       }
       const keep = new Set<IncomingMessage>();
       const before = new Map([...states].map(([kind, s]) => [kind, { ...s.counters }]));
@@ -157,13 +217,21 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
           state.counters.rejected += outputs.deadLetters.length;
           outgoing.push(...outputs.records, ...outputs.deadLetters);
         }
-        if (outgoing.length >= options.maxBatchMessages) {
+        if (!transactional && outgoing.length >= options.maxBatchMessages) {
           await send(outgoing);
           outgoing = [];
         }
       }
-      await send(outgoing);
-      if (stage) release(stage.consumer);
+      if (transactional) {
+        // the stage's own done marks after this return are no-ops: the batch is done (or rewound) here
+        await commitTransaction(consumer, outgoing, () => {
+          for (const message of messages) if (!keep.has(message)) consumer.done(message);
+          release(consumer);
+        });
+      } else {
+        await send(outgoing);
+        release(consumer);
+      }
       for (const [kind, state] of states) {
         const rejected = state.counters.rejected - (before.get(kind)?.rejected ?? 0);
         if (rejected) log.warn({ kind, rejected, topic: bus.topic(deadLetterTopic(kind)) }, `rejected ${rejected} ${kind} input(s); the reasons are in ${bus.topic(deadLetterTopic(kind))}`);
@@ -172,7 +240,7 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
       return keep;
     });
 
-  stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: options.kinds.map((kind) => bus.topic(rawTopic(kind))), fromBeginning: options.fromBeginning ?? true, handle, maxBatchMessages: options.maxBatchMessages });
+  stage = await startConsumerStage({ bus, log, groupId: options.groupId, topics: options.kinds.map((kind) => bus.topic(rawTopic(kind))), fromBeginning: options.fromBeginning ?? true, handle, maxBatchMessages: options.maxBatchMessages, transactional: Boolean(transactional) });
   const joinIdleMs = options.joinIdleMs ?? 2000;
   const timer = [...states.values()].some((s) => s.joiner)
     ? setInterval(() => {
@@ -180,8 +248,13 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
           const outgoing: OutgoingRecord[] = [];
           for (const state of states.values()) if (state.joiner) outgoing.push(...joinedOutputs(state, state.joiner.flushOlderThan(joinIdleMs, Date.now()), new Map()));
           if (outgoing.length === 0 && held.size === 0) return;
-          await send(outgoing);
-          if (stage) release(stage.consumer);
+          const consumer = stage?.consumer;
+          if (!consumer) return;
+          if (transactional) await commitTransaction(consumer, outgoing, () => release(consumer));
+          else {
+            await send(outgoing);
+            release(consumer);
+          }
         }).catch((error: unknown) => log.warn({ err: error }, `emitting idle joined events failed; they are emitted again from Kafka: ${messageOf(error)}`));
       }, Math.max(100, Math.floor(joinIdleMs / 2)))
     : undefined;
@@ -196,7 +269,8 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
       stopping = true;
       if (timer) clearInterval(timer);
       await running.stop();
-      await producer.close();
+      await producer?.close();
+      await transactional?.close();
     },
   };
 }

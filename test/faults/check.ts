@@ -1,6 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import kafkajs from 'kafkajs';
+import { readTopicToEnd } from '../../pipeline/bus/read-topic.js';
+import { normaliserFor } from '../../pipeline/normalise/index.js';
+import { transformMessage } from '../../pipeline/transform/transform-message.js';
 import type { KnownInput } from './input.js';
 import { groupTopics, type FaultPipeline } from './pipeline.js';
 
@@ -15,6 +17,9 @@ export interface Outcome {
   /** VMs absent from the APEL queue, or whose last message holding them carries an older snapshot */
   apelMissing: string[];
   apelStale: string[];
+  /** domain records (read_committed) more often than their raw lines, or less */
+  domainDoubled: string[];
+  domainMissing: string[];
   lag: number;
 }
 
@@ -120,7 +125,8 @@ export async function allVisible(pipeline: FaultPipeline, input: KnownInput): Pr
 }
 
 export async function checkOutcome(pipeline: FaultPipeline, input: KnownInput): Promise<Outcome> {
-  const outcome: Outcome = { esMissing: [], esWrong: [], esDoubled: [], esExtra: [], apelMissing: [], apelStale: [], lag: await totalLag(pipeline) };
+  const domain = await checkDomainOnce(pipeline);
+  const outcome: Outcome = { esMissing: [], esWrong: [], esDoubled: [], esExtra: [], apelMissing: [], apelStale: [], domainDoubled: domain.doubled, domainMissing: domain.missing, lag: await totalLag(pipeline) };
   const accounting = await allDocs<AccountingDoc>(pipeline, `${pipeline.world.indexPrefix}accounting-usage-*`, ['resource', 'value', 'userid', 'serviceid', 'duration_ms']);
   const seen = new Map<string, AccountingDoc[]>();
   for (const doc of accounting) seen.set(doc.resource ?? '?', [...(seen.get(doc.resource ?? '?') ?? []), doc]);
@@ -152,49 +158,58 @@ export async function checkOutcome(pipeline: FaultPipeline, input: KnownInput): 
   return outcome;
 }
 
-/** The dead letters: how many of the deliberately invalid lines are there, and what else is. */
+/** The dead letters: how many of the deliberately invalid lines are there, and what else is (read committed: the transform writes them in its transactions). */
 export async function checkDeadLetters(pipeline: FaultPipeline, input: KnownInput): Promise<{ letters: number; invalidFound: number; invalidMissing: number; valid: string[] }> {
-  const topics = ['dlq.accounting', 'dlq.caso-json'].map((t) => pipeline.bus.topic(t));
-  const admin = await pipeline.kafkaAdmin();
-  let total = 0;
-  for (const topic of topics) total += (await admin.groupOffsets('faults-nobody', topic)).reduce((s, o) => s + Number(o.end), 0);
   const messages: string[] = [];
   const valid: string[] = [];
-  if (total > 0) {
-    const kafka = new kafkajs.Kafka({ brokers: pipeline.services.brokers.split(','), clientId: 'faults-dlq-reader', logLevel: kafkajs.logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `faults-dlq-${Date.now()}-${Math.random().toString(36).slice(2)}` });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics, fromBeginning: true });
-      let received = 0;
-      const done = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`read ${received} of ${total} dead letters in 120 s`)), 120_000);
-        void consumer.run({
-          eachMessage: async ({ message }) => {
-            received += 1;
-            const letter = JSON.parse(message.value?.toString('utf8') ?? '{}') as { stage?: string; original?: { data?: string } };
-            let text = letter.original?.data ?? '';
-            try {
-              text = (JSON.parse(text) as { message?: string }).message ?? text;
-            } catch {
-              /* the original is not an envelope: a sink dead-lettered a normalised record */
-            }
-            if (letter.stage === 'transform' && input.invalid.has(text)) messages.push(text);
-            else valid.push(`${letter.stage}: ${text.slice(0, 120)}`);
-            if (received >= total) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        });
-      });
-      await done;
-    } finally {
-      await consumer.disconnect().catch(() => undefined);
-    }
+  let letters = 0;
+  for (const topic of ['dlq.accounting', 'dlq.caso-json'].map((t) => pipeline.bus.topic(t))) {
+    letters += await readTopicToEnd(pipeline.bus, topic, (message) => {
+      const letter = JSON.parse(message.value?.toString('utf8') ?? '{}') as { stage?: string; original?: { data?: string } };
+      let text = letter.original?.data ?? '';
+      try {
+        text = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        /* the original is not an envelope: a sink dead-lettered a normalised record */
+      }
+      if (letter.stage === 'transform' && input.invalid.has(text)) messages.push(text);
+      else valid.push(`${letter.stage}: ${text.slice(0, 120)}`);
+    }, { timeoutMs: 120_000 });
   }
   const found = new Set(messages);
-  return { letters: total, invalidFound: found.size, invalidMissing: input.invalid.size - found.size, valid };
+  return { letters, invalidFound: found.size, invalidMissing: input.invalid.size - found.size, valid };
+}
+
+/**
+ * Exactly-once in the domain topics: read with read_committed, each record appears as many times
+ * as the raw topics hold the line it comes from (once, unless a source sent a line twice: raw
+ * topics are at-least-once). The expectation is the transform's own pure code run on every raw
+ * message; a record is counted by topic and record id (a VM's snapshots share an id).
+ */
+export async function checkDomainOnce(pipeline: FaultPipeline): Promise<{ records: number; doubled: string[]; missing: string[] }> {
+  const expected = new Map<string, number>();
+  for (const kind of ['accounting', 'caso-json']) {
+    const normaliser = normaliserFor(kind);
+    await readTopicToEnd(pipeline.bus, pipeline.bus.topic(`raw.${kind}`), (message) => {
+      for (const record of transformMessage(message, kind, normaliser, pipeline.bus.topic).records) {
+        const id = `${record.topic} ${String(record.key)}`;
+        expected.set(id, (expected.get(id) ?? 0) + 1);
+      }
+    }, { timeoutMs: 120_000 });
+  }
+  const seen = new Map<string, number>();
+  let records = 0;
+  for (const topic of new Set([...expected.keys()].map((id) => id.slice(0, id.indexOf(' '))))) {
+    records += await readTopicToEnd(pipeline.bus, topic, (message) => {
+      const id = `${topic} ${message.key?.toString('utf8') ?? ''}`;
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }, { timeoutMs: 120_000 });
+  }
+  const doubled: string[] = [];
+  const missing: string[] = [];
+  for (const [id, count] of seen) if (count > (expected.get(id) ?? 0)) doubled.push(`${id} ×${count} (expected ${expected.get(id) ?? 0})`);
+  for (const [id, count] of expected) if ((seen.get(id) ?? 0) < count) missing.push(`${id} ×${seen.get(id) ?? 0} (expected ${count})`);
+  return { records, doubled, missing };
 }
 
 /** How much the faults made the pipeline repeat: evidence a fault hit work in flight. */
@@ -208,5 +223,5 @@ export async function replayFigures(pipeline: FaultPipeline, input: KnownInput):
   const index = `${pipeline.world.indexPrefix}accounting-usage-*`;
   const stats = await pipeline.es.indices.stats({ index, metric: 'indexing' });
   const indexed = stats._all.primaries?.indexing?.index_total ?? 0;
-  return `replays: raw topics hold ${raw - input.accountingLines - input.casoLines} lines more than written, domain topics ${domain - input.accounting.size - input.snapshotLines} records more than normalised once; Elasticsearch indexed accounting documents ${indexed} times for ${input.accounting.size} documents (since the node last started); the APEL queue holds ${apel.length - snapshots.size} repeated snapshots`;
+  return `replays: raw topics hold ${raw - input.accountingLines - input.casoLines} lines more than written, domain topics ${domain - input.accounting.size - input.snapshotLines} offsets more than normalised once (with exactly-once, one commit marker per partition a transaction wrote); Elasticsearch indexed accounting documents ${indexed} times for ${input.accounting.size} documents (since the node last started); the APEL queue holds ${apel.length - snapshots.size} repeated snapshots`;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort, portRange } from '../support/world.js';
 
 /**
  * An HTTP proxy in front of Elasticsearch that, while `faulty`, answers some `_bulk` requests 503
@@ -130,7 +131,8 @@ export async function startEsProxy(target: string, random: () => number): Promis
     });
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const listenOn = portRange() ? await freePort() : 0;
+  await new Promise<void>((resolve) => server.listen(listenOn, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -25,6 +25,8 @@ export interface Fault {
   esNodes?: number;
   /** the Kafka client backend of the fault's pipeline (default kafkajs) */
   backend?: KafkaBackendName;
+  /** the pipeline's transform.exactlyOnce (default on) */
+  exactlyOnce?: boolean;
   /** how long a trial may take to recover before it counts as a stall (default 300 s) */
   recoveryTimeoutMs?: number;
   inject(context: FaultContext): Promise<{ restoredAt: number; note?: string; vacuous?: string }>;
@@ -164,11 +166,33 @@ export const silentDropControl: Fault = {
   },
 };
 
+/**
+ * The negative control of the domain-topic check: exactly-once off, the transform SIGKILLed three
+ * times while it has work in hand. Work produced but not yet committed is produced again, so the
+ * read-committed check must see doubles; a suite that sees none here could not see them anywhere.
+ */
+export const eosOffControl: Fault = {
+  id: 'control-eos-off',
+  description: 'negative control: transform.exactlyOnce off, the transform SIGKILLed three times mid-batch',
+  exclusive: false,
+  exactlyOnce: false,
+  busyTopics: ['raw.accounting'],
+  async inject({ pipeline }) {
+    for (let kill = 0; kill < 3; kill++) {
+      await pipeline.restart('transform', 'SIGKILL');
+      await sleep(1500);
+    }
+    return { restoredAt: Date.now() };
+  },
+};
+
+export const controls: Fault[] = [silentDropControl, eosOffControl];
+
 /** Faults of a three-broker Kafka cluster (each with both client backends) and of a two-node Elasticsearch cluster; they run in worlds of their own. */
 export const clusterFaultList: Fault[] = [...clusterFaults('kafkajs'), ...clusterFaults('rdkafka'), esNodeSigkill];
 
 export function faultById(id: string): Fault {
-  const fault = [...faults, ...clusterFaultList, silentDropControl].find((f) => f.id === id);
+  const fault = [...faults, ...clusterFaultList, ...controls].find((f) => f.id === id);
   if (!fault) throw new Error(`no fault ${id}; known: ${[...faults, ...clusterFaultList].map((f) => f.id).join(', ')}`);
   return fault;
 }

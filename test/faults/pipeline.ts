@@ -64,7 +64,7 @@ export class FaultPipeline {
     this.apelDir = path.join(world.dir, 'apel-outgoing');
   }
 
-  static async create(name: string, services: FaultServices, random: () => number, backend: KafkaBackendName = 'kafkajs'): Promise<FaultPipeline> {
+  static async create(name: string, services: FaultServices, random: () => number, backend: KafkaBackendName = 'kafkajs', exactlyOnce = true): Promise<FaultPipeline> {
     const dir = await mkdtemp(path.join(tmpdir(), `faults-${name}-`));
     await mkdir(path.join(dir, 'in'), { recursive: true });
     const topicPrefix = `${uniqueName(name)}.`;
@@ -87,7 +87,7 @@ export class FaultPipeline {
           { paths: [path.join(dir, 'in', '*.ndjson')], kind: 'caso-json', registryPath: path.join(state, 'registry-caso.json') },
         ],
       },
-      transform: { groupId: `${topicPrefix}transform`, kinds: ['accounting', 'caso-json'] },
+      transform: { groupId: `${topicPrefix}transform`, kinds: ['accounting', 'caso-json'], exactlyOnce },
       sinks: {
         elasticsearch: { groupId: `${topicPrefix}sink-es`, topics: [...groupTopics['sink-elasticsearch']] },
         apel: { path: path.join(dir, 'apel-outgoing'), groupId: `${topicPrefix}sink-apel`, topics: [...groupTopics['sink-apel']], flushIntervalMs: 1000 },

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { clusterFaultList, faultById, faults, silentDropControl, type Fault } from './faults.js';
+import { clusterFaultList, controls, faultById, faults, type Fault } from './faults.js';
 import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
 
 /**
@@ -10,7 +10,7 @@ import { runWorld, type FaultRun, type SuiteOptions } from './suite.js';
  * comma list of fault ids, TALLY_FAULT_WORLDS worlds run side by side as `|`-separated comma lists
  * of fault ids (`*` = every fault not named elsewhere; default one world with every fault), and
  * TALLY_FAULT_RESULTS_DIR where the per-fault JSON files go; TALLY_FAULT_CONTROL=0 skips the
- * negative control; TALLY_FAULT_CLUSTER=0 leaves out the faults of a three-broker Kafka cluster and
+ * negative controls (a comma list of control ids runs those alone); TALLY_FAULT_CLUSTER=0 leaves out the faults of a three-broker Kafka cluster and
  * of a two-node Elasticsearch cluster (which run in worlds of their own).
  */
 export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<{ worlds: Fault[][]; options: SuiteOptions }> {
@@ -32,7 +32,7 @@ export async function planFromEnv(env: NodeJS.ProcessEnv = process.env): Promise
       parallel: Number(env.TALLY_FAULT_PARALLEL ?? 3),
       resultsDir,
       ...(env.TALLY_FAULT_SEED ? { seed: Number(env.TALLY_FAULT_SEED) } : {}),
-      controls: env.TALLY_FAULT_CONTROL === '0' ? [] : [silentDropControl],
+      controls: env.TALLY_FAULT_CONTROL === '0' ? [] : env.TALLY_FAULT_CONTROL ? env.TALLY_FAULT_CONTROL.split(',').map((id) => faultById(id.trim())) : controls,
       log: (line) => process.stdout.write(`# faults: ${line}\n`),
     },
   };

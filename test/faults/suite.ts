@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allVisible, checkDeadLetters, checkOutcome, rawComplete, replayFigures, totalLag, type Outcome } from './check.js';
+import type { KafkaBackendName } from '../../pipeline/config/types.js';
 import type { Fault } from './faults.js';
 import { KnownInput, seededRandom } from './input.js';
 import { FaultPipeline } from './pipeline.js';
@@ -71,12 +72,17 @@ async function recover(pipeline: FaultPipeline, input: KnownInput, restoredAt: n
   return null;
 }
 
+/** TALLY_FAULT_BACKEND: the client backend of the faults that name none (default kafkajs). */
+function defaultBackend(): KafkaBackendName {
+  return process.env.TALLY_FAULT_BACKEND === 'rdkafka' ? 'rdkafka' : 'kafkajs';
+}
+
 /** Run one fault's trials in a fresh pipeline of the world, check each, and write its result file. */
 export async function runFault(services: FaultServices, fault: Fault, options: SuiteOptions, seed: number): Promise<FaultRun> {
   const say = options.log ?? (() => undefined);
   const random = seededRandom(seed);
   const input = new KnownInput(seed);
-  const pipeline = await FaultPipeline.create(fault.id.slice(0, 24), services, seededRandom(seed + 1), fault.backend);
+  const pipeline = await FaultPipeline.create(fault.id.slice(0, 24), services, seededRandom(seed + 1), fault.backend ?? defaultBackend(), fault.exactlyOnce ?? true);
   const trials: TrialRecord[] = [];
   const lost = new Set<string>();
   const doubled = new Set<string>();
@@ -106,12 +112,14 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
       const notReadyAfter = await pipeline.allReady(30_000);
       const outcome = await checkOutcome(pipeline, input);
       for (const id of [...outcome.esMissing, ...outcome.esWrong, ...outcome.apelMissing, ...outcome.apelStale]) lost.add(id.split(' ')[0] ?? id);
+      for (const id of outcome.domainMissing) lost.add(id.split(' ×')[0] ?? id);
       for (const id of [...outcome.esDoubled, ...outcome.esExtra]) doubled.add(id);
+      for (const id of outcome.domainDoubled) doubled.add(id.split(' ×')[0] ?? id);
       trials.push({ trial: t, injectedAfterMs, recoverySeconds, ...(note ? { note } : {}), ...(vacuous ? { vacuous } : {}), readiness: { notReadyDuring, notReadyAfter }, outcome });
       if (notReadyAfter.length) notes.push(`trial ${t + 1}: /readyz not 200 after recovery: ${notReadyAfter.join(', ')}`);
       if (vacuous) notes.push(`trial ${t + 1} is VACUOUS: ${vacuous}`);
-      const bad = outcome.esMissing.length + outcome.esWrong.length + outcome.esDoubled.length + outcome.esExtra.length + outcome.apelMissing.length + outcome.apelStale.length;
-      say(`${fault.id} trial ${t + 1}/${options.trials}: fault at +${injectedAfterMs} ms, ${recoverySeconds === null ? 'NOT RECOVERED' : `recovered in ${recoverySeconds.toFixed(1)} s`}, ${bad === 0 ? 'ES and APEL exact' : `MISMATCH ${JSON.stringify(outcome).slice(0, 400)}`}, lag ${outcome.lag}; /readyz 503 during: ${notReadyDuring.join(', ') || 'none'}${notReadyAfter.length ? `, NOT READY AFTER: ${notReadyAfter.join(', ')}` : ', all 200 after'}${note ? `; ${note}` : ''}`);
+      const bad = outcome.esMissing.length + outcome.esWrong.length + outcome.esDoubled.length + outcome.esExtra.length + outcome.apelMissing.length + outcome.apelStale.length + outcome.domainDoubled.length + outcome.domainMissing.length;
+      say(`${fault.id} trial ${t + 1}/${options.trials}: fault at +${injectedAfterMs} ms, ${recoverySeconds === null ? 'NOT RECOVERED' : `recovered in ${recoverySeconds.toFixed(1)} s`}, ${bad === 0 ? 'ES, APEL and the domain topics (read_committed) exact' : `MISMATCH ${JSON.stringify(outcome).slice(0, 400)}`}, lag ${outcome.lag}; /readyz 503 during: ${notReadyDuring.join(', ') || 'none'}${notReadyAfter.length ? `, NOT READY AFTER: ${notReadyAfter.join(', ')}` : ', all 200 after'}${note ? `; ${note}` : ''}`);
       if (recoverySeconds === null) notes.push(`trial ${t + 1} did not recover within ${(fault.recoveryTimeoutMs ?? options.recoveryTimeoutMs ?? 300_000) / 1000} s (lag ${outcome.lag})`);
     }
     dlq = await checkDeadLetters(pipeline, input);

@@ -101,8 +101,34 @@ export async function whileProgressing<T>(what: string, stallMs: number, capMs: 
 
 export const backends: KafkaBackendName[] = ['kafkajs', 'rdkafka'];
 
-/** A loopback TCP port free right now, for a server a test starts as a process. */
+/** TALLY_TEST_PORTS=<low>-<high>: the ports a test may take, for a run that must stay in a given block (a shared machine). */
+export function portRange(): { low: number; high: number } | undefined {
+  const match = /^(\d+)-(\d+)$/.exec(process.env.TALLY_TEST_PORTS ?? '');
+  return match ? { low: Number(match[1]), high: Number(match[2]) } : undefined;
+}
+
+const canListen = (port: number): Promise<net.Server | undefined> =>
+  new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+const closed = (server: net.Server | undefined): Promise<void> => new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+let nextInRange = 0;
+
+/** A loopback TCP port free right now, for a server a test starts as a process (from TALLY_TEST_PORTS when set). */
 export async function freePort(): Promise<number> {
+  const range = portRange();
+  if (range) {
+    const size = range.high - range.low + 1;
+    for (let attempt = 0; attempt < size; attempt += 1) {
+      const port = range.low + (nextInRange++ % size);
+      const server = await canListen(port);
+      await closed(server);
+      if (server) return port;
+    }
+    throw new Error(`no free loopback port in TALLY_TEST_PORTS ${range.low}-${range.high}`);
+  }
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as net.AddressInfo).port;
@@ -115,14 +141,9 @@ export async function freePort(): Promise<number> {
  * cluster numbers its nodes' ports from a base), picked below the kernel's ephemeral range.
  */
 export async function freePortRun(count: number): Promise<number> {
-  const canListen = (port: number): Promise<net.Server | undefined> =>
-    new Promise((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(undefined));
-      server.listen(port, '127.0.0.1', () => resolve(server));
-    });
+  const range = portRange() ?? { low: 20_000, high: 31_999 };
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const base = range.low + Math.floor(Math.random() * Math.max(1, range.high - range.low + 2 - count));
     const servers = await Promise.all(Array.from({ length: count }, (_, i) => canListen(base + i)));
     await Promise.all(servers.map((server) => server && new Promise<void>((resolve) => server.close(() => resolve()))));
     if (servers.every(Boolean)) return base;

@@ -4,7 +4,7 @@ import type { KindName } from '../../../pipeline/config/types.js';
 import { startOps } from '../../../pipeline/runtime/ops.js';
 import { installShutdown } from '../../../pipeline/runtime/shutdown.js';
 import { rawTopic } from '../../../pipeline/topics.js';
-import { startTransform } from '../../../pipeline/transform/stage.js';
+import { exactlyOnceOf, startTransform } from '../../../pipeline/transform/stage.js';
 import { collect, contextFrom } from '../context.js';
 
 export function transformCommand(): Command {
@@ -17,8 +17,9 @@ export function transformCommand(): Command {
       const ops = await startOps({ ops: config.ops, log, stage: 'transform' });
       const bus = createBus(config.kafka, log);
       const kinds = (options.kind?.length ? options.kind : config.transform.kinds) as KindName[];
-      const stage = await startTransform({ bus, log, groupId: options.group ?? config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages });
       const groupId = options.group ?? config.transform.groupId;
+      const exactlyOnce = exactlyOnceOf(config.transform, config.kafka, groupId);
+      const stage = await startTransform({ bus, log, groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages, ...(exactlyOnce ? { exactlyOnce } : {}) });
       ops.started({
         consumer: { bus, groupId, topics: kinds.map((k) => bus.topic(rawTopic(k))), consumer: stage.consumer },
         counts: () => ({ kinds: Object.fromEntries(Object.entries(stage.stats()).map(([kind, c]) => [kind, { in: c.in, out: c.out, rejected: c.rejected, deadLettered: c.rejected, skipped: { tombstone: c.empty } }])) }),

@@ -13,7 +13,7 @@ import { accountingReport } from '../../../pipeline/report/accounting.js';
 import { renderTable, runReport } from '../../../pipeline/report/panel.js';
 import { startServices } from '../../../pipeline/services/index.js';
 import { deadLetterTopic, ensureTopics, rawTopic } from '../../../pipeline/topics.js';
-import { startTransform } from '../../../pipeline/transform/stage.js';
+import { exactlyOnceOf, startTransform } from '../../../pipeline/transform/stage.js';
 import { auditReport } from '../../../pipeline/report/audit.js';
 import { renderStory, requestStory } from '../../../pipeline/report/requests.js';
 import { sendAccountingSamples } from '../../up/accounting.js';
@@ -64,7 +64,8 @@ export function upCommand(): Command {
 
       const admin = await bus.admin();
       const dlqStart = new Map(await Promise.all(kinds.map(async (k) => [k, await endOffsets(admin, bus.topic(deadLetterTopic(k)))] as const)));
-      const transform = await startTransform({ bus, log, groupId: config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages });
+      const exactlyOnce = exactlyOnceOf(config.transform, config.kafka, config.transform.groupId);
+      const transform = await startTransform({ bus, log, groupId: config.transform.groupId, kinds, topics: config.topics, maxBatchMessages: config.transform.maxBatchMessages, ...(exactlyOnce ? { exactlyOnce } : {}) });
       const registryUrl = registryInUseUrl();
       if (registryUrl) out(`  schemas        ${[...transform.subjects].map(([subject, id]) => `${subject} (id ${id})`).join(', ')} in the schema registry ${registryUrl} (Confluent wire format)`);
       else out('  schemas        no schema registry (an external Kafka without registry.url): domain values are bare Avro with the tally-schema-fingerprint header');

@@ -80,6 +80,7 @@ export async function startArchive(options: ArchiveStageOptions): Promise<Runnin
     backend: bus.backend,
     topic: (name) => bus.topic(name),
     producer: (o) => bus.producer(o),
+    transactionalProducer: (o) => bus.transactionalProducer(o),
     admin: () => bus.admin(),
     consumer: async (o) => (consumer = await bus.consumer({ ...o, maxInFlight: config.maxInFlight })),
   };

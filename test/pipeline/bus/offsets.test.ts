@@ -72,3 +72,18 @@ test('stays correct over a long run with random completion order', () => {
   assert.equal(highest, n);
   assert.equal(ledger.inFlight(), 0);
 });
+
+test('a commit marker the position passed counts as done: the commit point steps over it, never over undone work', () => {
+  const ledger = new OffsetLedger();
+  for (const offset of [0, 1, 2]) ledger.deliver('t', 0, offset);
+  assert.equal(ledger.passed('t', 0, 3), true, 'the marker after the last record');
+  ledger.done('t', 0, 0);
+  ledger.done('t', 0, 2);
+  assert.deepEqual(ledger.takeCommittable(), [{ topic: 't', partition: 0, offset: 1 }], 'offset 1 is not done: the marker waits behind it');
+  ledger.done('t', 0, 1);
+  assert.deepEqual(ledger.takeCommittable(), [{ topic: 't', partition: 0, offset: 4 }], 'past the marker: lag 0');
+  assert.equal(ledger.passed('t', 0, 2), false, 'an offset already delivered is not passed again');
+  assert.equal(ledger.passed('t', 0, 3), false, 'nor one below the commit point');
+  assert.deepEqual(ledger.points(), [{ topic: 't', partition: 0, offset: 4 }]);
+  assert.equal(ledger.tracks('t', 1), false);
+});

@@ -217,6 +217,7 @@ describe('consumerProgress (fake admin)', () => {
       backend: 'kafkajs',
       topic: (name) => name,
       producer: () => Promise.reject(new Error('not here')),
+      transactionalProducer: () => Promise.reject(new Error('not here')),
       consumer: () => Promise.reject(new Error('not here')),
       admin: async () => {
         counters.admins += 1;

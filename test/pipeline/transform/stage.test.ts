@@ -92,7 +92,7 @@ for (const backend of backends) {
   });
 }
 
-describe('transform joins oslo.log tracebacks per stream, committing no held line', { timeout: 120_000 }, () => {
+for (const exactlyOnce of [false, true]) describe(`transform joins oslo.log tracebacks per stream, committing no held line${exactlyOnce ? ' (exactly-once: in its transactions)' : ''}`, { timeout: 120_000 }, () => {
   test('a 30-line traceback becomes one event; the offsets of an unfinished event stay uncommitted until it is emitted', async () => {
     const { readFile } = await import('node:fs/promises');
     const { samplePath } = await import('../../../app/up/samples.js');
@@ -111,7 +111,7 @@ describe('transform joins oslo.log tracebacks per stream, committing no held lin
       await producer.send(records);
       await producer.close();
       const groupId = uniqueName('transform-oslo');
-      const stage = await startTransform({ bus, log: testLog, groupId, kinds: ['oslo-log'], topics: { partitions: 1, replicationFactor: -1 }, maxBatchMessages: 1000, joinIdleMs: 3000 });
+      const stage = await startTransform({ bus, log: testLog, groupId, kinds: ['oslo-log'], topics: { partitions: 1, replicationFactor: -1 }, maxBatchMessages: 1000, joinIdleMs: 3000, ...(exactlyOnce ? { exactlyOnce: { transactionalId: uniqueName('tr-oslo-tx'), transactionTimeoutMs: 10_000, maxRecordBytes: 900_000 } } : {}) });
       try {
         // the last event is held until no line follows it for joinIdleMs: its first line is not committed yet
         const held = await eventually('the complete events committed, the last one held', 30_000, async () => {
