@@ -22,7 +22,7 @@ function runCommand(module: 'sink' | 'setup', args: string[], env: Record<string
   return { child, output: () => text, exit };
 }
 
-describe('tally sink and tally setup', { timeout: 120_000 }, () => {
+describe('tally sink and tally setup', { timeout: 240_000 }, () => {
   const client = esClient();
   const prefix = `${uniqueName('tally-cmd')}-`;
   /** a stand-in for Kibana's _status and _import: no Kibana can run here (test/support/kibana-double.ts) */
