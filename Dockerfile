@@ -34,8 +34,11 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schemas ./schemas
-# `tally` on the PATH for `docker compose exec <service> tally ...`; the native addon must load here
-RUN printf '#!/bin/sh\nexec node --enable-source-maps --max-semi-space-size=8 /app/dist/app/cli/main.js "$@"\n' > /usr/local/bin/tally \
+COPY --from=build /app/bin/node-options ./bin/node-options
+# `tally` on the PATH for `docker compose exec <service> tally ...` and the entrypoint: node with the
+# flags every Tally process runs with (bin/node-options, one per line, as bin/tally reads them); the
+# native addon must load here
+RUN printf '#!/bin/sh\nexec node $(cat /app/bin/node-options) /app/dist/app/cli/main.js "$@"\n' > /usr/local/bin/tally \
  && chmod 755 /usr/local/bin/tally \
  && node -e "require('node-rdkafka')" \
  && node dist/app/cli/main.js --version \
@@ -45,6 +48,6 @@ RUN printf '#!/bin/sh\nexec node --enable-source-maps --max-semi-space-size=8 /a
 # docker-compose.yml mounts volumes on exist here already, owned by node, so named volumes start writable
 USER node
 EXPOSE 5044 8080
-# node as PID 1 handles SIGTERM (drain, commit, exit 0); docker-compose.yml adds an init for reaping
-ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=8", "dist/app/cli/main.js"]
+# the launcher execs node, so node is PID 1 and handles SIGTERM (drain, commit, exit 0); docker-compose.yml adds an init for reaping
+ENTRYPOINT ["/usr/local/bin/tally"]
 CMD ["--help"]

@@ -67,6 +67,11 @@ export function encodeHead(head: Buffer, length: number): DeadLetterOriginal {
   return { encoding: 'base64', data: head.toString('base64'), bytes: length, truncated: head.length < length };
 }
 
+/** The original as it is when it has at most `maxBytes`, else its first `maxBytes` marked `truncated` (a stage that cuts must say so). */
+export function originalUpTo(bytes: Buffer, maxBytes: number): Buffer | DeadLetterOriginal {
+  return bytes.length > maxBytes ? encodeHead(bytes.subarray(0, maxBytes), bytes.length) : bytes;
+}
+
 export function decodeOriginal(original: DeadLetterOriginal): Buffer {
   return original.encoding === 'utf8' ? Buffer.from(original.data, 'utf8') : Buffer.from(original.data, 'base64');
 }
@@ -83,6 +88,14 @@ export function deadLetter(input: DeadLetterInput): DeadLetter {
   };
 }
 
+/**
+ * The Kafka headers of every dead letter: the stage that rejected it and its first reason's code
+ * (`tally-reason`; the shipper wrote `tally-error` before, which nothing reads: `tally dlq` reads the value).
+ */
+export function deadLetterHeaders(stage: string, reasons: RejectionReason[]): Record<string, string> {
+  return { 'tally-stage': stage, 'tally-reason': reasons[0]?.code ?? 'unknown' };
+}
+
 /** The record of a dead letter in dlq.<kind>, keyed by its Kafka coordinate when it has one. */
 export function deadLetterRecord(topic: (name: string) => string, input: DeadLetterInput): OutgoingRecord {
   const source = input.source;
@@ -91,6 +104,6 @@ export function deadLetterRecord(topic: (name: string) => string, input: DeadLet
     topic: topic(`dlq.${input.kind}`),
     key,
     value: JSON.stringify(deadLetter(input)),
-    headers: { 'tally-stage': input.stage, 'tally-reason': input.reasons[0]?.code ?? 'unknown' },
+    headers: deadLetterHeaders(input.stage, input.reasons),
   };
 }

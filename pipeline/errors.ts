@@ -20,6 +20,10 @@ export const errorCodes = {
   ES_AUTH: 'Elasticsearch refused the credentials (user and password, or API key); fix the configuration',
   ES_TLS: 'the TLS handshake with Elasticsearch failed (an untrusted or mismatched certificate); fix elasticsearch.caFile',
   ES_PERMANENT: 'Elasticsearch rejected a request for a reason retrying will not fix',
+  KIBANA_UNREACHABLE: 'Kibana did not answer, is not ready (503) or a proxy in front failed (502, 504); retrying may succeed',
+  KIBANA_AUTH: 'Kibana refused the credentials (kibana.auth, else the elasticsearch ones) or the user lacks a privilege the import needs',
+  KIBANA_VERSION: 'Kibana is older than the saved objects need (8.9), or did not say its version',
+  KIBANA_IMPORT: 'Kibana refused the saved objects, or created only some of them; retrying will not fix it',
   REGISTRY_UNREACHABLE: 'the schema registry did not answer, or answered 5xx; retrying may succeed',
   REGISTRY_AUTH: 'the schema registry refused the credentials (registry.username and password); fix the configuration',
   REGISTRY_TLS: 'the TLS handshake with the schema registry failed (an untrusted certificate); fix registry.caFile',
@@ -48,7 +52,7 @@ export class TallyError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TallyError';
     this.code = code;
-    this.retriable = options.retriable ?? (code === 'KAFKA_RETRIABLE' || code === 'ES_RETRIABLE' || code === 'REGISTRY_UNREACHABLE');
+    this.retriable = options.retriable ?? (code === 'KAFKA_RETRIABLE' || code === 'ES_RETRIABLE' || code === 'REGISTRY_UNREACHABLE' || code === 'KIBANA_UNREACHABLE');
     this.details = options.details;
   }
 

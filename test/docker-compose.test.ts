@@ -273,9 +273,13 @@ function checkDockerfile(): void {
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(final);
   assert.ok(entrypoint, 'the final stage needs an ENTRYPOINT in exec (JSON) form');
   const argv = JSON.parse(entrypoint[1]!) as string[];
-  const script = argv.find((a) => a.endsWith('.js') || a.endsWith('bin/tally'));
-  assert.ok(script, `ENTRYPOINT ${entrypoint[1]} does not start the tally CLI`);
-  assert.equal(path.posix.normalize(script.replace(/^\/app\//, '')), 'dist/app/cli/main.js', 'ENTRYPOINT must run the compiled CLI');
+  assert.deepEqual(argv, ['/usr/local/bin/tally'], 'ENTRYPOINT is the launcher the image writes');
+  // the launcher: node with the flags of bin/node-options (copied in, never repeated here) on the compiled CLI
+  const launcher = /^RUN printf '(#!\/bin\/sh\\n.*?)' > \/usr\/local\/bin\/tally/m.exec(final);
+  assert.ok(launcher, 'the final stage writes /usr/local/bin/tally');
+  assert.match(launcher[1]!, /exec node \$\(cat \/app\/bin\/node-options\) \/app\/dist\/app\/cli\/main\.js "\$@"/, 'the launcher execs node (PID 1) with bin/node-options on the compiled CLI');
+  assert.match(final, /^COPY --from=build \/app\/bin\/node-options \.\/bin\/node-options$/m, 'bin/node-options is in the image');
+  for (const flag of readFileSync(path.join(projectRoot, 'bin/node-options'), 'utf8').split('\n').filter(Boolean)) assert.ok(!text.includes(flag), `the Dockerfile repeats ${flag} instead of reading bin/node-options`);
   assert.ok(existsSync(cliEntry), `${cliEntry} is not built: run tsc first`);
 }
 

@@ -1,3 +1,5 @@
+import type { HttpCredentials } from '../http-credentials.js';
+
 /** The validated configuration, defaults applied. Mirrors schemas/json/config.schema.json. */
 export type KafkaBackendName = 'kafkajs' | 'rdkafka';
 
@@ -20,15 +22,16 @@ export interface KafkaConfig {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password?: string; passwordFile?: string };
 }
 
-export interface ElasticsearchConfig {
+export interface ElasticsearchConfig extends HttpCredentials {
   url: string;
-  username?: string;
-  password?: string;
-  passwordFile?: string;
-  apiKey?: string;
-  apiKeyFile?: string;
   caFile?: string;
   indexPrefix: string;
+  requestTimeoutMs: number;
+}
+
+/** Kibana, where `tally setup` imports the saved objects: its own credentials (else the Elasticsearch ones). */
+export interface KibanaConfig {
+  auth?: HttpCredentials;
   requestTimeoutMs: number;
 }
 
@@ -138,6 +141,7 @@ export interface OpsConfig {
 export interface TallyConfig {
   kafka: KafkaConfig;
   elasticsearch: ElasticsearchConfig;
+  kibana: KibanaConfig;
   registry: RegistryConfig;
   services: ServicesConfig;
   log: { level: string; pretty?: boolean };

@@ -3,22 +3,7 @@ import { Client, ClusterConnectionPool, errors } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config/types.js';
 import { TallyError, messageOf } from '../errors.js';
 import { esUrls } from './nodes.js';
-
-function secretFile(file: string, setting: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new TallyError('CONFIG_UNREADABLE', `cannot read ${setting} ${file}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`, { cause: error });
-  }
-}
-
-function apiKeyOf(config: ElasticsearchConfig): string | undefined {
-  return config.apiKeyFile ? secretFile(config.apiKeyFile, 'elasticsearch.apiKeyFile') : config.apiKey;
-}
-
-function passwordOf(config: ElasticsearchConfig): string {
-  return config.passwordFile ? secretFile(config.passwordFile, 'elasticsearch.passwordFile') : (config.password ?? '');
-}
+import { apiKeyOf, authorizationHeader, credentialsMethod, passwordOf } from '../http-credentials.js';
 
 /**
  * One client per process, over every node `elasticsearch.url` lists; credentials from the config or
@@ -28,34 +13,25 @@ function passwordOf(config: ElasticsearchConfig): string {
  * seen here: the sink stuck after one node of two was SIGKILLed and came back).
  */
 export function createEsClient(config: ElasticsearchConfig): Client {
-  const apiKey = apiKeyOf(config);
+  const apiKey = apiKeyOf(config, 'elasticsearch');
   const nodes = esUrls(config.url);
   return new Client({
     nodes,
     ...(nodes.length > 1 ? { ConnectionPool: ClusterConnectionPool } : {}),
     requestTimeout: config.requestTimeoutMs,
     maxRetries: 0,
-    ...(apiKey ? { auth: { apiKey } } : config.username ? { auth: { username: config.username, password: passwordOf(config) } } : {}),
+    ...(apiKey ? { auth: { apiKey } } : config.username ? { auth: { username: config.username, password: passwordOf(config, 'elasticsearch') } } : {}),
     ...(config.caFile ? { tls: { ca: readFileSync(config.caFile) } } : {}),
   });
 }
 
 export function authHeaders(config: ElasticsearchConfig): Record<string, string> {
-  const apiKey = apiKeyOf(config);
-  if (apiKey) return { authorization: `ApiKey ${apiKey}` };
-  if (config.username) return { authorization: `Basic ${Buffer.from(`${config.username}:${passwordOf(config)}`).toString('base64')}` };
-  return {};
+  return authorizationHeader(config, 'elasticsearch');
 }
 
 /** How this configuration authenticates, in words that name the settings and never the secret. */
 export function esAuthMethod(config: ElasticsearchConfig): string {
-  if (config.apiKeyFile) return `API key from elasticsearch.apiKeyFile ${config.apiKeyFile}`;
-  if (config.apiKey) return 'API key from elasticsearch.apiKey (configuration file, --set or TALLY_ELASTICSEARCH__API_KEY)';
-  if (config.username) {
-    const from = config.passwordFile ? `elasticsearch.passwordFile ${config.passwordFile}` : config.password !== undefined ? 'elasticsearch.password (configuration file, --set or TALLY_ELASTICSEARCH__PASSWORD)' : 'no password set';
-    return `user "${config.username}" with the password from ${from}`;
-  }
-  return 'no credentials (set elasticsearch.username and password/passwordFile, or apiKey/apiKeyFile)';
+  return credentialsMethod(config, 'elasticsearch');
 }
 
 /** Run a call on the client; refused credentials come out as ES_AUTH, an untrusted certificate as ES_TLS. */

@@ -6,11 +6,12 @@ import { indexPattern } from '../../connectors/sinks/elasticsearch/index-name.js
 import { familyMappings, mappedFields, templateSet } from '../../connectors/sinks/elasticsearch/templates.js';
 import { indexedTopic } from '../../connectors/sinks/elasticsearch/topics.js';
 import { projectRoot } from '../../pipeline/paths.js';
-import { auditReport } from '../../pipeline/report/audit.js';
+import { auditReport, hourlyActivityWindow } from '../../pipeline/report/audit.js';
 import { opsReport } from '../../pipeline/report/ops.js';
 import type { ReportFamily } from '../../pipeline/report/panel.js';
 import { requestStorySearch, requestsListing } from '../../pipeline/report/requests.js';
 import { parseNdjson, shippedIndexPrefix, type SavedObjectLine } from '../../pipeline/setup/kibana.js';
+import { typeMigrationVersions } from './kibana-versions.js';
 
 /**
  * schemas/kibana/audit.ndjson and ops-logs.ndjson, checked as test/schemas/kibana.test.ts checks the
@@ -24,7 +25,7 @@ interface LensColumn {
   sourceField?: string;
   references?: string[];
   filter?: { language: string; query: string };
-  params?: { orderBy?: { type: string; columnId?: string }; sortField?: string };
+  params?: { orderBy?: { type: string; columnId?: string }; sortField?: string; interval?: string; includeEmptyRows?: boolean };
 }
 interface LensLayer {
   columnOrder: string[];
@@ -122,7 +123,7 @@ for (const { file, topic, title, panels: panelOrder, family, others } of dashboa
       for (const object of objects) {
         assert.ok(object.id && object.attributes && Array.isArray(object.references), `${object.type} ${object.id}`);
         assert.equal(object.coreMigrationVersion, '8.8.0', `${object.id} coreMigrationVersion`);
-        assert.match(String(object.typeMigrationVersion), /^8\.\d+\.\d+$/, `${object.id} typeMigrationVersion`);
+        assert.equal(object.typeMigrationVersion, typeMigrationVersions[object.type], `${object.type} ${object.id} typeMigrationVersion`);
         for (const reference of object.references) assert.ok(byKey.has(`${reference.type}/${reference.id}`), `${object.type} ${object.id} → ${reference.type} ${reference.id} (${reference.name})`);
       }
     });
@@ -199,6 +200,26 @@ for (const { file, topic, title, panels: panelOrder, family, others } of dashboa
       }
     });
 
+    test("a date histogram with a fixed interval keeps it: its buckets over the range it is drawn in (the panel's own, else the dashboard's) stay within histogram:maxBars (100)", () => {
+      const hours: Record<string, number> = { h: 1, d: 24 };
+      const span = (from: string, to: string): number => {
+        const match = /^now-(\d+)([hd])$/.exec(from);
+        assert.ok(match && to === 'now', `a range of now-<n>h or now-<n>d to now, not ${from} to ${to}`);
+        return Number(match[1]) * (hours[match[2] as string] as number);
+      };
+      const panels = json(dashboard as SavedObjectLine, 'panelsJSON') as { panelIndex: string; panelRefName: string; embeddableConfig: { timeRange?: { from: string; to: string } } }[];
+      for (const panel of panels) {
+        const lens = byKey.get(`lens/${dashboard?.references.find((r) => r.name === `${panel.panelIndex}:${panel.panelRefName}`)?.id}`);
+        const histograms = lens ? lensLayers(lens).flatMap(([, layer]) => Object.values(layer.columns)).filter((c) => c.operationType === 'date_histogram' && c.params?.interval !== 'auto') : [];
+        for (const histogram of histograms) {
+          const range = panel.embeddableConfig.timeRange ?? { from: String(dashboard?.attributes.timeFrom), to: String(dashboard?.attributes.timeTo) };
+          const interval = hours[histogram.params?.interval ?? ''];
+          assert.ok(interval, `${lens?.id}: interval ${histogram.params?.interval} is h or d`);
+          assert.ok(span(range.from, range.to) / interval <= 100, `${lens?.id}: ${range.from} to ${range.to} in ${histogram.params?.interval} buckets exceeds histogram:maxBars, Kibana would widen them`);
+        }
+      }
+    });
+
     test('each report query mirrors its dashboard panel: the same saved object reads the same fields of the same index family', () => {
       const mirrors: Mirror[] = [...family.panels, ...others];
       for (const mirror of mirrors) {
@@ -222,4 +243,17 @@ test("the request story search: every event of one request, oldest first, with t
   assert.equal(searchQuery(story), '', 'the user types the request into the query bar');
   for (const field of ['service.name', 'process.name', 'host.name', 'log.level', 'transaction_id', 'trace_id', 'message', 'error_stack_trace']) assert.ok((story.attributes.columns as string[]).includes(field), field);
   assert.match(String(story.attributes.description), /transaction_id : "req-…" or trace_id : "req-…"/);
+});
+
+test('Hourly activity shows the hours tally report audit hourly-activity gives: its own last 4 days, 1-hour buckets, hours without events left out', () => {
+  const objects = parseNdjson(readFileSync(path.join(projectRoot, 'schemas/kibana/audit.ndjson'), 'utf8'));
+  const dashboard = objects.find((o) => o.type === 'dashboard') as SavedObjectLine;
+  const panel = (json(dashboard, 'panelsJSON') as { panelIndex: string; embeddableConfig: { timeRange?: { from: string; to: string } } }[]).find((p) => p.panelIndex === 'hourly-activity');
+  assert.deepEqual(panel?.embeddableConfig.timeRange, { from: `now-${hourlyActivityWindow}`, to: 'now' }, 'the panel draws the window the report queries');
+  const lens = objects.find((o) => o.id === 'tally-audit-hourly-activity') as SavedObjectLine;
+  const [hour] = lensLayers(lens).flatMap(([, layer]) => Object.values(layer.columns)).filter((c) => c.operationType === 'date_histogram');
+  assert.deepEqual(hour?.params, { dropPartials: false, includeEmptyRows: false, interval: 'h' });
+  const search = auditReport.panels.find((p) => p.name === 'hourly-activity')?.search({ from: 'now-30d', to: 'now', size: 10, interval: '1d' });
+  assert.deepEqual((search?.aggs?.window as { filter: unknown }).filter, { range: { timestamp: { gte: `now-${hourlyActivityWindow}` } } });
+  assert.deepEqual((search?.aggs?.window as { aggs: { hour: { date_histogram: unknown } } }).aggs.hour.date_histogram, { field: 'timestamp', calendar_interval: 'hour', min_doc_count: 1 });
 });

@@ -9,6 +9,7 @@ import { accountingReport } from '../../pipeline/report/accounting.js';
 import { cloudReport } from '../../pipeline/report/cloud.js';
 import type { ReportFamily } from '../../pipeline/report/panel.js';
 import { parseNdjson, shippedIndexPrefix, type SavedObjectLine } from '../../pipeline/setup/kibana.js';
+import { typeMigrationVersions } from './kibana-versions.js';
 
 interface LensColumn {
   operationType: string;
@@ -85,7 +86,7 @@ for (const { file, title, types, panels: panelOrder, report } of dashboards) {
       for (const object of objects) {
         assert.ok(object.id && object.attributes && Array.isArray(object.references), `${object.type} ${object.id}`);
         assert.equal(object.coreMigrationVersion, '8.8.0', `${object.id} coreMigrationVersion`);
-        assert.match(String(object.typeMigrationVersion), /^8\.\d+\.\d+$/, `${object.id} typeMigrationVersion`);
+        assert.equal(object.typeMigrationVersion, typeMigrationVersions[object.type], `${object.type} ${object.id} typeMigrationVersion`);
       }
     });
 

@@ -41,7 +41,7 @@ const defaultMaxLineBytes = 524_288;
 
 export function convertCommand(): Command {
   return new Command('convert')
-    .description('normalise one kind from stdin with the transform\'s own code: records as JSON lines on stdout, rejections as JSON lines on stderr; exit 1 if any line was rejected')
+    .description('normalise one kind from stdin with the transform\'s own code: records as JSON lines on stdout ({"topic":…,"record":…} for a kind that writes several topics), rejections as JSON lines on stderr; exit 1 if any line was rejected')
     .requiredOption('--kind <kind>', 'the input kind, e.g. accounting')
     .addOption(new Option('--envelope <mode>', 'auto: a Filebeat event (JSON with message and @timestamp/log/input/agent) is unwrapped, any other line is the message; none: every line is the message').choices(['auto', 'none']).default('auto'))
     .option('--name <path>', 'the file the lines are said to come from (log.file.path, part of the record id)', '-')
@@ -169,9 +169,14 @@ function normalisePiece(envelope: RawEnvelope, text: string, line: number, optio
       continue;
     }
     if (options.collect) options.collect(record);
-    else converted.documents.push(JSON.stringify(toJsonDocument(codec, record.value)));
+    else converted.documents.push(documentLine(options.normaliser, record.topic, JSON.stringify(toJsonDocument(codec, record.value))));
   }
   return converted;
+}
+
+/** A kind that writes one topic prints the record; one that writes several says each record's topic: {"topic":"cloud.vm","record":{…}}. */
+function documentLine(normaliser: Normaliser, topic: string, document: string): string {
+  return normaliser.topics.length > 1 ? `{"topic":${JSON.stringify(topic)},"record":${document}}` : document;
 }
 
 /** The records as the APEL sink would write them (same renderers, limits, latest-snapshot rule), enqueued the dirq way. */

@@ -1,7 +1,7 @@
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bus, OutgoingRecord, Producer } from '../../../pipeline/bus/types.js';
-import { deadLetterRecord, type RejectionReason } from '../../../pipeline/dlq.js';
+import { deadLetterRecord, originalUpTo, type DeadLetterOriginal, type RejectionReason } from '../../../pipeline/dlq.js';
 import { buildEnvelope } from '../../../pipeline/envelope.js';
 import { isTallyError, messageOf } from '../../../pipeline/errors.js';
 import type { Logger } from '../../../pipeline/log.js';
@@ -85,7 +85,7 @@ export async function startApelQueueSource(input: ApelQueueSourceConfigInput | u
     });
 
   const origin = (locked: LockedElement): string => `queue element ${locked.element} of ${config.path}`;
-  const letter = (locked: LockedElement, reason: RejectionReason, original: Buffer, setAside: boolean): Prepared => {
+  const letter = (locked: LockedElement, reason: RejectionReason, original: Buffer | DeadLetterOriginal, setAside: boolean): Prepared => {
     const record = deadLetterRecord(bus.topic, { kind: config.kind, stage, original, source: { key: locked.element, origin: origin(locked) }, reasons: [reason] });
     return { locked, record, bytes: byteLength(record.value), setAside, deadLetter: true };
   };
@@ -93,7 +93,7 @@ export async function startApelQueueSource(input: ApelQueueSourceConfigInput | u
     letter(
       locked,
       { code: 'RECORD_TOO_LARGE', rule: 'maxRecordBytes', message: `${why}; the element was moved to ${path.join(rejectPath, asideName(locked.element))} and this dead letter holds its first ${Math.min(deadLetterHeadBytes, locked.bytes.length)} bytes` },
-      locked.bytes.subarray(0, deadLetterHeadBytes),
+      originalUpTo(locked.bytes, deadLetterHeadBytes),
       true,
     );
 

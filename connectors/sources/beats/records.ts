@@ -1,5 +1,5 @@
 import type { OutgoingRecord } from '../../../pipeline/bus/types.js';
-import { deadLetterRecord } from '../../../pipeline/dlq.js';
+import { deadLetterRecord, originalUpTo } from '../../../pipeline/dlq.js';
 import { TallyError, type ErrorCode } from '../../../pipeline/errors.js';
 import type { DecodedWindow } from './protocol.js';
 
@@ -50,9 +50,8 @@ export function windowRecords(window: DecodedWindow, context: RecordContext): Wi
 }
 
 function deadLetter(context: RecordContext, payload: Buffer, origin: string, code: ErrorCode, message: string): OutgoingRecord {
-  const head = payload.length > deadLetterHeadBytes ? payload.subarray(0, deadLetterHeadBytes) : payload;
-  const text = head === payload ? message : `${message} (original truncated to its first ${deadLetterHeadBytes} of ${payload.length} bytes)`;
-  return deadLetterRecord(context.topicName, { kind: context.kind, stage: 'beats', original: head, source: { origin }, reasons: [{ code, message: text }] });
+  const text = payload.length <= deadLetterHeadBytes ? message : `${message} (original truncated to its first ${deadLetterHeadBytes} of ${payload.length} bytes)`;
+  return deadLetterRecord(context.topicName, { kind: context.kind, stage: 'beats', original: originalUpTo(payload, deadLetterHeadBytes), source: { origin }, reasons: [{ code, message: text }] });
 }
 
 /** The Kafka value of one event: its own bytes, with `"source":{"address":...}` spliced in when absent. */

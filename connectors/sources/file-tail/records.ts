@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { OutgoingRecord } from '../../../pipeline/bus/types.js';
-import { deadLetter, encodeHead } from '../../../pipeline/dlq.js';
+import { deadLetter, deadLetterHeaders, encodeHead } from '../../../pipeline/dlq.js';
 import { buildEnvelope, type RawEnvelope } from '../../../pipeline/envelope.js';
 import type { ErrorCode } from '../../../pipeline/errors.js';
 
@@ -116,5 +116,5 @@ export class LineRecordTemplate {
 export function deadLetterRecord(context: RecordContext, origin: LineOrigin, reason: { code: ErrorCode; message: string }, head: Buffer, length: number): OutgoingRecord {
   const flags = [reason.code === 'RECORD_TOO_LARGE' ? 'truncated' : 'invalid_utf8'];
   const letter = deadLetter({ kind: context.kind, stage: 'ship', reasons: [reason], original: encodeHead(head, length), envelope: lineEnvelope(context, head.toString('utf8'), origin, flags) });
-  return { topic: context.dlqTopic, key: recordKey(context, origin), value: JSON.stringify(letter), headers: { 'tally-stage': 'ship', 'tally-error': reason.code } };
+  return { topic: context.dlqTopic, key: recordKey(context, origin), value: JSON.stringify(letter), headers: deadLetterHeaders('ship', [reason]) };
 }

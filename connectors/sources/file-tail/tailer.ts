@@ -451,7 +451,7 @@ class Tailer {
       item.cursor.updated = stamp;
       if (item.kind === 'line') this.counters.linesSent += 1;
       else if (item.kind === 'dlq') {
-        const code = String(item.record?.headers?.['tally-error']);
+        const code = String(item.record?.headers?.['tally-reason']);
         if (code === 'RECORD_TOO_LARGE') this.counters.tooLarge += 1;
         else this.counters.invalidUtf8 += 1;
       }

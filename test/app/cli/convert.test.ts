@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { convertStream, type ConvertOptions, type ConvertRejection } from '../../../app/cli/commands/convert.js';
 import { readEnvelope } from '../../../pipeline/envelope.js';
 import { accountingNormaliser } from '../../../pipeline/normalise/accounting.js';
+import { casoJsonNormaliser } from '../../../pipeline/normalise/caso-json.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 
 const fixture = (name: string) => readFileSync(path.join(projectRoot, 'test/fixtures', name));
@@ -113,6 +114,21 @@ test('Filebeat events are unwrapped (auto) with their own coordinates and ids; -
   const none = await convert([events], { envelope: 'none' });
   assert.equal(none.records.length, 0);
   assert.equal(none.rejections.length, lines.length);
+});
+
+test('a kind that writes several topics prints each record with its topic; a kind with one topic prints the record alone', async () => {
+  const { records, rejections } = await convert([fixture('caso-json/cloud.ndjson'), fixture('caso-json/ip.ndjson'), fixture('caso-json/storage.ndjson')], { normaliser: casoJsonNormaliser });
+  assert.deepEqual(rejections, []);
+  assert.ok(records.length > 0);
+  for (const line of records) {
+    assert.deepEqual(Object.keys(line), ['topic', 'record']);
+    assert.ok(casoJsonNormaliser.topics.includes(String(line.topic)), String(line.topic));
+    assert.match(String((line.record as { id: string }).id), /^[0-9a-f]{32}$/);
+  }
+  assert.deepEqual([...new Set(records.map((r) => r.topic))].sort(), ['cloud.ip', 'cloud.storage', 'cloud.vm']);
+  const single = await convert([fixture('accounting/valid.ndjson')]);
+  assert.equal(single.records[0]?.topic, undefined);
+  assert.match(String(single.records[0]?.id), /^[0-9a-f]{32}$/);
 });
 
 test('a record the Avro schema cannot hold is RECORD_UNRENDERABLE', async () => {

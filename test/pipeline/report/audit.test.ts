@@ -61,15 +61,21 @@ describe('tally report audit on the real Elasticsearch: every ROR and OpenStack 
     ]);
   });
 
-  test('hourly-activity: events and users per hour with events', async () => {
+  test('hourly-activity: events and users per hour with events, in the 4 days up to --to (within --from)', async () => {
+    // 2012-04-02T23:59:59 to 2012-04-06T23:59:59: the hours of 2012-04-01 are outside the 4 days
     assert.deepEqual(await report('hourly-activity', { from: '2012-04-01T00:00:00Z', to: '2012-04-06T23:59:59Z' }), [
-      { hour: '2012-04-01T09:00:00.000Z', events: 8, users: 2 },
-      { hour: '2012-04-01T23:00:00.000Z', events: 1, users: 0 },
       { hour: '2012-04-03T02:00:00.000Z', events: 5, users: 1 },
       { hour: '2012-04-04T04:00:00.000Z', events: 2, users: 1 },
       { hour: '2012-04-05T00:00:00.000Z', events: 3, users: 1 },
       { hour: '2012-04-06T08:00:00.000Z', events: 1, users: 1 },
     ]);
+    assert.deepEqual(await report('hourly-activity', { from: '2012-04-01T00:00:00Z', to: '2012-04-04T23:59:59Z' }), [
+      { hour: '2012-04-01T09:00:00.000Z', events: 8, users: 2 },
+      { hour: '2012-04-01T23:00:00.000Z', events: 1, users: 0 },
+      { hour: '2012-04-03T02:00:00.000Z', events: 5, users: 1 },
+      { hour: '2012-04-04T04:00:00.000Z', events: 2, users: 1 },
+    ]);
+    assert.deepEqual(await report('hourly-activity', { from: '2012-04-03T03:00:00Z', to: '2012-04-04T23:59:59Z' }), [{ hour: '2012-04-04T04:00:00.000Z', events: 2, users: 1 }], '--from narrows the window');
   });
 
   test('failures-by-user: failed and refused actions across ROR results, Keystone authentication, Nova audit lines and notifications', async () => {

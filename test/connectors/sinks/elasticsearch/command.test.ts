@@ -1,8 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { sinkCommand } from '../../../../app/cli/commands/sink.js';
 import { isTallyError } from '../../../../pipeline/errors.js';
@@ -10,6 +8,7 @@ import { projectRoot } from '../../../../pipeline/paths.js';
 import { indexedTopics } from '../../../../connectors/sinks/elasticsearch/topics.js';
 import { esClient, eventually, testBus, testConfig, uniqueName } from '../../../support/world.js';
 import { usageMessage, usageRecord } from './records.js';
+import { kibanaStatus, startKibanaDouble, type KibanaDouble } from '../../../support/kibana-double.js';
 
 /** Runs one command module in its own process, as main.ts will once it registers it. */
 function runCommand(module: 'sink' | 'setup', args: string[], env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
@@ -23,26 +22,16 @@ function runCommand(module: 'sink' | 'setup', args: string[], env: Record<string
   return { child, output: () => text, exit };
 }
 
-describe('tally sink and tally setup', { timeout: 120_000 }, () => {
+describe('tally sink and tally setup', { timeout: 240_000 }, () => {
   const client = esClient();
   const prefix = `${uniqueName('tally-cmd')}-`;
-  let kibana: Server;
-  let kibanaUrl = '';
-  const kibanaRequests: { url: string; xsrf: boolean }[] = [];
+  /** a stand-in for Kibana's _status and _import: no Kibana can run here (test/support/kibana-double.ts) */
+  let kibana: KibanaDouble;
   before(async () => {
-    kibana = createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        kibanaRequests.push({ url: request.url ?? '', xsrf: request.headers['kbn-xsrf'] !== undefined });
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ success: true, successCount: 8, successResults: [{ type: 'dashboard', id: 'tally-accounting-overview', meta: { title: 'Accounting overview' } }] }));
-      });
-    });
-    await new Promise<void>((resolve) => kibana.listen(0, '127.0.0.1', () => resolve()));
-    kibanaUrl = `http://127.0.0.1:${(kibana.address() as AddressInfo).port}`;
+    kibana = await startKibanaDouble('8.19.21');
   });
   after(async () => {
-    await new Promise<void>((resolve) => kibana.close(() => resolve()));
+    await kibana.close();
     await client.indices.delete({ index: `${prefix}*` }).catch(() => undefined);
     await client.indices.deleteIndexTemplate({ name: `${prefix}accounting-usage` }).catch(() => undefined);
     await client.cluster.deleteComponentTemplate({ name: `${prefix}accounting-usage-*` }).catch(() => undefined);
@@ -55,16 +44,34 @@ describe('tally sink and tally setup', { timeout: 120_000 }, () => {
     await assert.rejects(sinkCommand().parseAsync(['elasticsearch', '--layout', 'weekly'], { from: 'user' }), (error) => isTallyError(error, 'USAGE'));
   });
 
-  test('tally setup --kibana-url: prints the templates it installed and the objects Kibana imported', async () => {
-    const run = runCommand('setup', ['--kibana-url', kibanaUrl], { TALLY_ELASTICSEARCH__INDEX_PREFIX: prefix });
+  test('tally setup --kibana-url: checks the version, prints the templates it installed and the objects Kibana imported', async () => {
+    kibana.received.length = 0;
+    const run = runCommand('setup', ['--kibana-url', kibana.url], { TALLY_ELASTICSEARCH__INDEX_PREFIX: prefix });
     assert.equal(await run.exit, 0, run.output());
     const output = run.output();
+    assert.match(output, /kibana http:\/\/127\.0\.0\.1:\d+: version 8\.19\.21 \(the saved objects need 8\.9\.0 or later\)/);
     assert.match(output, new RegExp(`index template +${prefix}accounting-usage → ${prefix}accounting-usage-\\*`));
     assert.match(output, new RegExp(`component template +${prefix}accounting-usage-mappings`));
-    assert.match(output, /imported 8 saved objects from schemas\/kibana\/accounting\.ndjson/);
+    assert.match(output, /imported \d+ saved objects from schemas\/kibana\/accounting\.ndjson/);
     assert.match(output, /dashboard +tally-accounting-overview +"Accounting overview"/);
     const files = new Set(indexedTopics.filter((t) => testConfig().sinks.elasticsearch.topics.includes(t.topic)).flatMap((t) => (t.savedObjects ? [t.savedObjects] : [])));
-    assert.deepEqual(kibanaRequests, [...files].map(() => ({ url: '/api/saved_objects/_import?overwrite=true', xsrf: true })), 'one import per saved-objects file of the configured topics');
+    assert.deepEqual(
+      kibana.received.map((r) => ({ url: r.url, xsrf: r.headers['kbn-xsrf'] !== undefined })),
+      [{ url: '/api/status', xsrf: true }, ...[...files].map(() => ({ url: '/api/saved_objects/_import?overwrite=true', xsrf: true }))],
+      'the version first, then one import per saved-objects file of the configured topics',
+    );
+  });
+
+  test('tally setup against a Kibana 8.8: KIBANA_VERSION before anything is installed, exit 1', async () => {
+    kibana.status = kibanaStatus('8.8.2');
+    kibana.received.length = 0;
+    const other = `${uniqueName('tally-cmd-old')}-`;
+    const run = runCommand('setup', ['--kibana-url', kibana.url], { TALLY_ELASTICSEARCH__INDEX_PREFIX: other });
+    assert.equal(await run.exit, 1, run.output());
+    assert.match(run.output(), /KIBANA_VERSION: Kibana at http:\/\/127\.0\.0\.1:\d+ is 8\.8\.2; the saved objects in schemas\/kibana need 8\.9\.0 or later/);
+    assert.deepEqual(kibana.received.map((r) => r.url), ['/api/status'], 'nothing imported');
+    assert.equal(await client.indices.existsIndexTemplate({ name: `${other}accounting-usage` }), false, 'no template installed');
+    kibana.status = kibanaStatus('8.19.21');
   });
 
   test('tally sink elasticsearch --layout data-stream on a node without data streams says why and exits 1', async (t) => {

@@ -99,6 +99,24 @@ describe('installing templates on the real Elasticsearch', { timeout: 120_000 },
     );
   });
 
+  test('a keyword longer than Lucene takes (32766 bytes) is kept in _source unindexed, not a refused document; every accounting keyword has ignore_above', async () => {
+    const fields = familyMappings(templateSet('accounting-usage', { prefix: '', layout: 'monthly', ilm: false })).properties;
+    const keywords = (properties: Record<string, { type?: string; ignore_above?: number; properties?: Record<string, unknown> }>, path: string[] = []): [string, number | undefined][] =>
+      Object.entries(properties).flatMap(([name, field]) => (field.properties ? keywords(field.properties as never, [...path, name]) : field.type === 'keyword' ? [[[...path, name].join('.'), field.ignore_above]] : []));
+    const found = keywords(fields as never);
+    assert.ok(found.length >= 15, `${found.length} keywords`);
+    assert.deepEqual(found.filter(([, above]) => above !== 8191), [], 'ignore_above 8191 on every keyword, as the cloud templates');
+    const prefix = fresh();
+    await installIndexTemplates(client, { prefix, layout: 'monthly', topics: [accounting] });
+    const index = `${prefix}accounting-usage-2026.03`;
+    const resource = '€'.repeat(11_000); // 33 000 bytes in UTF-8
+    await client.index({ index, id: 'long', document: toJsonDocument(usageCodec(), usageRecord({ id: 'long', timestamp: Date.UTC(2026, 2, 1), resource }) as never), refresh: 'wait_for' });
+    const stored = await client.get<{ resource: string }>({ index, id: 'long' });
+    assert.equal(stored._source?.resource, resource);
+    assert.equal((await client.count({ index, query: { term: { resource } } })).count, 0, 'too long to be indexed');
+    assert.equal((await client.count({ index, query: { term: { userid: 'alice' } } })).count, 1, 'the other fields are indexed');
+  });
+
   test('existing indices get the template fields added; an index whose field changed type is reported, not fatal', async () => {
     const prefix = fresh();
     await client.indices.create({ index: `${prefix}accounting-usage-2024.01`, mappings: { properties: { id: { type: 'keyword' } } } });

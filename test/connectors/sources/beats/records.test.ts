@@ -76,3 +76,15 @@ describe('beats events as Kafka values', () => {
     assert.deepEqual(sliceByBytes([], 1000), []);
   });
 });
+
+test('an event over 64 KiB becomes a dead letter whose original is its first 64 KiB, marked truncated', () => {
+  const payload = Buffer.from(JSON.stringify({ message: 'x'.repeat(80 * 1024) }));
+  const window = { size: 1, events: [{ seq: 1, payload }] } as unknown as Parameters<typeof windowRecords>[0];
+  const { records, rejected } = windowRecords(window, { kind: 'accounting', topic: 'p.raw.accounting', topicName: (n) => `p.${n}`, clientAddress: '10.0.0.1:5', maxRecordBytes: 2048 });
+  assert.equal(rejected, 1);
+  const letter = JSON.parse(String(records[0]?.value)) as { original: { truncated?: boolean; bytes: number; data: string; encoding: string } };
+  assert.equal(letter.original.truncated, true);
+  assert.equal(letter.original.bytes, payload.length + 0);
+  assert.equal(Buffer.from(letter.original.data, letter.original.encoding === 'base64' ? 'base64' : 'utf8').length, 64 * 1024);
+  assert.equal(records[0]?.headers?.['tally-reason'], 'RECORD_TOO_LARGE');
+});

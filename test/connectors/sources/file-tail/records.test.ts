@@ -48,7 +48,7 @@ test('a dead letter of the shipper is the shared dead-letter shape: first bytes,
   const { record, letter, stored } = shipLetter(head, 3, 'RECORD_UNPARSABLE');
   assert.equal(record.topic, 'dlq.accounting');
   assert.equal(record.key, 'h1:/var/log/x.log');
-  assert.deepEqual(record.headers, { 'tally-stage': 'ship', 'tally-error': 'RECORD_UNPARSABLE' });
+  assert.deepEqual(record.headers, { 'tally-stage': 'ship', 'tally-reason': 'RECORD_UNPARSABLE' });
   const { '@timestamp': at, envelope, ...rest } = letter;
   assert.ok(Math.abs(Date.parse(at) - Date.now()) < 60_000);
   assert.deepEqual(rest, {
