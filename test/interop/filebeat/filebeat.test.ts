@@ -61,8 +61,9 @@ function assertEachOnce(shipped: Shipped, from: number, to: number, what: string
 // build has not yet completed here (a Go proxy timeout, then a machine at load 60), so its tests have
 // never passed; TALLY_FILEBEAT_VERSIONS=v7.17.28,<the 9.3 pseudo-version> runs both (#16)
 const chosen = process.env.TALLY_FILEBEAT_VERSIONS?.split(',').map((v) => v.trim()) ?? [filebeat717.module];
-for (const version of [filebeat717, filebeat9]) {
-  const installed = !chosen.includes(version.module) ? { skip: `not in TALLY_FILEBEAT_VERSIONS (${chosen.join(', ')}): 9.x is opt-in until its tests have passed here` } : installFilebeat(version);
+// a version not chosen is not a test here at all (only a missing Go toolchain or proxy skips, saying why)
+for (const version of [filebeat717, filebeat9].filter((v) => chosen.includes(v.module))) {
+  const installed = installFilebeat(version);
   if ('skip' in installed) process.stdout.write(`# SKIP Filebeat ${version.label} interop: ${installed.skip}\n`);
   describe(`Filebeat ${version.label} (${version.input} input) against Tally, real Kafka`, { timeout: 1_800_000, skip: 'skip' in installed ? installed.skip : false }, () => {
     const binary = 'binary' in installed ? installed.binary : '';
