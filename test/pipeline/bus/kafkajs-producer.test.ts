@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
@@ -75,4 +76,67 @@ test('stickyPartitions: a message keeps the partition first chosen for it, whate
   assert.equal(roundRobin({ topic: 't', partitionMetadata, message: first }), 0, 'the retry of the same message');
   assert.equal(first.partition, 0);
   assert.equal(roundRobin({ topic: 't', partitionMetadata, message: { key: null, value: 'z', partition: 2 } }), 2, 'an explicit partition wins');
+});
+
+test("kafkajs's produce retry waits for every request of its attempt: a request still in flight is never sent again (patches/kafkajs+2.2.4.patch)", async () => {
+  const require = createRequire(import.meta.url);
+  const createSendMessages = require('kafkajs/src/producer/sendMessages.js');
+  const createRetry = require('kafkajs/src/retry/index.js');
+  const { KafkaJSProtocolError } = require('kafkajs/src/errors.js');
+  const { createErrorFromCode } = require('kafkajs/src/protocol/error.js');
+  const produced: number[] = [];
+  let failFirst = true;
+  const answer = (partition: number) => ({ topics: [{ topicName: 't', partitions: [{ partition, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' }] }] });
+  // broker 1 leads partition 0 and refuses the first request at once (NOT_LEADER_FOR_PARTITION); broker 2 leads partition 1 and answers after 150 ms
+  const brokers = new Map([1, 2].map((nodeId) => [nodeId, {
+    nodeId,
+    produce: async () => {
+      produced.push(nodeId);
+      if (nodeId === 1 && failFirst) {
+        failFirst = false;
+        throw new KafkaJSProtocolError(createErrorFromCode(6));
+      }
+      if (nodeId === 2) await new Promise((resolve) => setTimeout(resolve, 150));
+      return answer(nodeId - 1);
+    },
+  }]));
+  const locks = new Map<number, Promise<void>>();
+  const releases = new Map<number, () => void>();
+  const sequences = new Map<string, number>();
+  const sendMessages = createSendMessages({
+    logger: { debug() {}, error() {}, info() {}, warn() {} },
+    partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+    retrier: createRetry({ retries: 3, initialRetryTime: 10, maxRetryTime: 20 }),
+    cluster: {
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => undefined,
+      addMultipleTargetTopics: async () => undefined,
+      isConnected: () => true,
+      removeBroker: () => undefined,
+      findTopicPartitionMetadata: () => [{ partitionId: 0, leader: 1 }, { partitionId: 1, leader: 2 }],
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => Object.fromEntries([1, 2].map((leader) => [leader, partitions.filter((p) => Number(p) === leader - 1)]).filter(([, list]) => (list as string[]).length)),
+      findBroker: async ({ nodeId }: { nodeId: string }) => brokers.get(Number(nodeId)),
+    },
+    eosManager: {
+      isTransactional: () => false,
+      getTransactionalId: () => undefined,
+      getProducerId: () => 7,
+      getProducerEpoch: () => 0,
+      getSequence: (topic: string, partition: number) => sequences.get(`${topic}/${partition}`) ?? 0,
+      updateSequence: (topic: string, partition: number, n: number) => sequences.set(`${topic}/${partition}`, (sequences.get(`${topic}/${partition}`) ?? 0) + n),
+      acquireBrokerLock: async ({ nodeId }: { nodeId: number }) => {
+        while (locks.has(nodeId)) await locks.get(nodeId);
+        locks.set(nodeId, new Promise<void>((resolve) => releases.set(nodeId, resolve)));
+      },
+      releaseBrokerLock: ({ nodeId }: { nodeId: number }) => {
+        locks.delete(nodeId);
+        releases.get(nodeId)?.();
+      },
+    },
+  });
+  const acknowledged = await sendMessages({ acks: -1, timeout: 1000, topicMessages: [{ topic: 't', messages: [{ key: 'a', value: 'a', partition: 0 }, { key: 'b', value: 'b', partition: 1 }] }] });
+  assert.deepEqual(produced.filter((n) => n === 2), [2], 'broker 2 got its records once, although the retry began while its request was in flight');
+  assert.deepEqual(produced.filter((n) => n === 1), [1, 1], 'broker 1 was asked again');
+  assert.deepEqual(acknowledged.map((a: { partition: number }) => a.partition).sort(), [0, 1]);
+  assert.equal(sequences.get('t/1'), 1, 'the sequence of partition 1 moved once');
 });
