@@ -176,7 +176,27 @@ export abstract class ConsumerCore implements Consumer {
 
   committedInTransaction(offsets: CommittedOffset[]): void {
     this.ledger.markCommitted(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })));
+    for (const { topic, partition, offset } of offsets) {
+      const key = `${topic}\u0000${partition}`;
+      this.committedByUs.set(key, Math.max(this.committedByUs.get(key) ?? 0, Number(offset)));
+    }
     if (offsets.length) this.events.emit('committed', offsets);
+  }
+
+  /** per partition, the highest offset a transaction of this process committed; it outlives generations */
+  private readonly committedByUs = new Map<string, number>();
+
+  /**
+   * Whether a transaction of this process already committed past `offset`. A group's committed
+   * offset read while that transaction's markers are still being written is the older one (a
+   * client without KIP-447's require_stable reads it so after every rejoin): what lies below is done.
+   */
+  protected committedInOwnTransaction(topic: string, partition: number, offset: number): boolean {
+    return this.transactional && offset < (this.committedByUs.get(`${topic}\u0000${partition}`) ?? 0);
+  }
+
+  currentGeneration(): number {
+    return this.generation;
   }
 
   async rewind(): Promise<number> {

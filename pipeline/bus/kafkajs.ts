@@ -290,9 +290,23 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
     } catch (error) {
       const failure = toKafkaError(`transaction ${this.options.transactionalId} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
       const aborted = transaction?.isActive() ? await transaction.abort().then(() => true, () => false) : false;
-      // fenced, timed out by the coordinator or half-way through an abort: the next transaction starts on a new producer (same id, next epoch)
-      if (!aborted) await this.reset();
+      if (!aborted) await this.settle(failure);
       throw failure;
+    }
+  }
+
+  /**
+   * Fenced, timed out, or a commit whose answer was lost (the coordinator may have committed it):
+   * a new producer with the same id (next epoch) is initialised now, because the coordinator
+   * answers its InitProducerId only once the last transaction is complete in the log. The group's
+   * offsets read after this are final; kafkajs cannot ask for stable offsets (KIP-447) itself.
+   */
+  private async settle(failure: TallyError): Promise<void> {
+    await this.reset();
+    try {
+      await this.ready();
+    } catch (error) {
+      this.log.warn({ err: error, transactionalId: this.options.transactionalId }, `after a failed transaction (${failure.message}) the transactional producer could not be initialised again: ${messageOf(error)}; the offsets read next may predate that transaction if it committed`);
     }
   }
 
@@ -319,6 +333,8 @@ export async function kafkajsTransactionalProducer(client: Kafka, config: KafkaC
 
 /** How long a running, unpaused kafkajs consumer with no batch in hand may go without a fetch before it is replaced. */
 const fetchStallMs = 60_000;
+/** How long a transactional consumer being replaced waits for the batch in hand (its transaction) to end. */
+const replaceWaitMs = 120_000;
 
 /**
  * A kafkajs consumer behind the Consumer interface. The kafkajs consumer inside is replaced (a new
@@ -424,6 +440,8 @@ class KafkajsConsumer extends ConsumerCore {
     this.replacing = true;
     this.events.emit('error', new TallyError('KAFKA_RETRIABLE', `consumer group ${this.options.groupId}: ${reason}; Tally replaces the kafkajs consumer, which continues from the committed offsets`));
     const old = this.consumer;
+    // a transaction in hand ends before a new member reads the committed offsets: one committed later would double its batch
+    if (this.transactional) await Promise.race([this.batchInProgress, sleep(replaceWaitMs)]);
     void Promise.race([old.disconnect(), sleep(30_000)]).catch(() => undefined);
     try {
       for (let attempt = 1; !this.closed; attempt += 1) {
@@ -447,7 +465,9 @@ class KafkajsConsumer extends ConsumerCore {
   private async eachBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || this.closed) return;
     const generation = this.generation;
-    const messages: IncomingMessage[] = batch.messages.map((m) => ({
+    // after a rejoin kafkajs may start below what our last transaction committed (its offset fetch has no require_stable)
+    const fresh = batch.messages.filter((m) => !this.committedInOwnTransaction(batch.topic, batch.partition, Number(m.offset)));
+    const messages: IncomingMessage[] = fresh.map((m) => ({
       topic: batch.topic,
       partition: batch.partition,
       offset: m.offset,

@@ -309,7 +309,8 @@ class RdkafkaConsumer extends ConsumerCore {
         continue;
       }
       const generation = this.generation;
-      const incoming: IncomingMessage[] = messages.map((m) => ({
+      // librdkafka reads stable offsets (KIP-447) after a rejoin; a rewind's committed() may still meet an older one
+      const incoming: IncomingMessage[] = messages.filter((m) => !this.committedInOwnTransaction(m.topic, m.partition, m.offset)).map((m) => ({
         topic: m.topic,
         partition: m.partition,
         offset: String(m.offset),
@@ -319,6 +320,7 @@ class RdkafkaConsumer extends ConsumerCore {
         timestamp: m.timestamp ?? 0,
         generation,
       }));
+      if (incoming.length === 0) continue;
       this.track(incoming);
       try {
         await this.handler?.(incoming);

@@ -104,6 +104,8 @@ export interface Consumer {
    * Resolves with the new generation once every assigned partition is positioned.
    */
   rewind(): Promise<number>;
+  /** the assignment generation messages delivered now carry: a batch of an older one is delivered again */
+  currentGeneration(): number;
 }
 
 /**
@@ -115,7 +117,9 @@ export interface TransactionalProducer {
   /**
    * Produce the records and commit `offsets` of `consumer`'s group in one transaction. On failure
    * the transaction is aborted (or fenced) and this rejects; the producer is usable again (a fatal
-   * state makes it start over with a new producer epoch under the same transactional id).
+   * state makes it start over with a new producer epoch under the same transactional id). It
+   * rejects only after the transaction's outcome is in the log where it can (a commit whose answer
+   * was lost may still have committed), so the group's committed offsets read next are final.
    */
   transact(records: OutgoingRecord[], consumer: Consumer, offsets: CommittedOffset[]): Promise<void>;
   close(): Promise<void>;

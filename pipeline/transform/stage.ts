@@ -131,6 +131,12 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
    */
   const commitTransaction = async (consumer: Consumer, outgoing: OutgoingRecord[], markDone: () => void): Promise<void> => {
     if (!transactional || !eos) return;
+    if (consumer.currentGeneration() > generation) {
+      // the partitions were assigned anew while this batch was worked on: without its offsets its outputs would be written twice
+      generation = consumer.currentGeneration();
+      forgetJoins();
+      return;
+    }
     const records = outgoing.map((r) => (recordBytes(r) > eos.maxRecordBytes ? refusedByKafka(r, `larger than kafka.batchMaxBytes (${eos.maxRecordBytes} bytes), which stays under the broker's message.max.bytes`, context) : r));
     markDone();
     const offsets = consumer.committable();

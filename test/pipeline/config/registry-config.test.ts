@@ -30,7 +30,7 @@ test('registry.url follows services.registry.port unless given; a given URL is a
   assert.equal(isLocal(external, 'registry'), false);
   assert.deepEqual(
     { ...external.registry },
-    { url: 'https://registry.example.org:8081', username: 'tally', passwordFile: '/run/secrets/registry', caFile: '/etc/tally/ca.pem', requestTimeoutMs: 10_000 },
+    { url: 'https://registry.example.org:8081', username: 'tally', passwordFile: '/run/secrets/registry', caFile: '/etc/tally/ca.pem', enabled: true, requestTimeoutMs: 10_000 },
   );
 });
 

@@ -96,3 +96,35 @@ for (const backend of backends) {
     });
   });
 }
+
+for (const backend of backends) {
+  test(`${backend}: a transactional consumer never hands over again what its own transactions committed, even when the group's offset it reads back is older (the commit markers not yet written)`, { timeout: 120_000 }, async () => {
+    const bus = testBus(backend, [`kafka.topicPrefix=${uniqueName('eos-floor')}.`]);
+    const admin = await bus.admin();
+    const topic = bus.topic('raw.accounting');
+    await admin.createTopics([{ topic, partitions: 1 }]);
+    const producer = await bus.producer();
+    await producer.send(Array.from({ length: 20 }, (_, i) => ({ topic, key: 'k', value: `first-${i}` })));
+    const consumer = await bus.consumer({ groupId: uniqueName('eos-floor'), topics: [topic], fromBeginning: true, transactional: true });
+    const got: string[] = [];
+    await consumer.run((messages) => {
+      for (const m of messages) {
+        got.push(String(m.value));
+        consumer.done(m);
+      }
+    });
+    try {
+      await eventually('the first 20 records handed over', 60_000, async () => (got.length >= 20 ? true : undefined));
+      // what a transaction of this process committed, while the broker still answers with no committed offset at all
+      consumer.committedInTransaction([{ topic, partition: 0, offset: '20' }]);
+      await consumer.rewind();
+      await producer.send(Array.from({ length: 5 }, (_, i) => ({ topic, key: 'k', value: `second-${i}` })));
+      await eventually('the 5 later records handed over', 60_000, async () => (got.some((v) => v === 'second-4') ? true : undefined));
+      assert.deepEqual(got.slice(20), ['second-0', 'second-1', 'second-2', 'second-3', 'second-4'], 'after the rewind only what lies past the own commit');
+    } finally {
+      await consumer.close();
+      await producer.close();
+      await admin.close();
+    }
+  });
+}
