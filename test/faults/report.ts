@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FaultResult, TrialRecord } from './suite.js';
 
@@ -10,6 +10,8 @@ export interface ReportedFault extends FaultResult {
   vacuous: number;
   /** per stage, in how many trials its /readyz answered 503 between the fault and recovery */
   notReadyDuring: Record<string, number>;
+  /** record ids held more than once in the domain topics read with read_committed; undefined where no trial checked them */
+  domainDoubled?: number;
 }
 
 const median = (values: number[]): number | undefined => {
@@ -25,7 +27,7 @@ export async function readResults(...dirs: string[]): Promise<ReportedFault[]> {
   const results = new Map<string, ReportedFault>();
   for (const dir of dirs) {
     for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json'))) {
-      const parsed = JSON.parse(await readFile(path.join(dir, name), 'utf8')) as Partial<FaultResult> & { details?: { trials?: Partial<TrialRecord>[] } };
+      const parsed = JSON.parse(await readFile(path.join(dir, name), 'utf8')) as Partial<FaultResult> & { details?: { trials?: (Partial<TrialRecord> & { outcome?: { domainDoubled?: string[] } })[] } };
       if (typeof parsed.fault !== 'string' || typeof parsed.trials !== 'number' || !Array.isArray(parsed.recoverySeconds)) continue;
       const trials = parsed.details?.trials ?? [];
       const sampled = trials.filter((t) => t.readiness);
@@ -43,13 +45,20 @@ export async function readResults(...dirs: string[]): Promise<ReportedFault[]> {
         ...(sampled.length ? { readyAfter: sampled.filter((t) => (t.readiness?.notReadyAfter ?? []).length === 0).length } : {}),
         vacuous: trials.filter((t) => t.vacuous).length,
         notReadyDuring,
+        ...domainDoubledOf(trials),
       });
     }
   }
   return [...results.values()].sort((a, b) => a.fault.localeCompare(b.fault));
 }
 
-export function renderReport(results: ReportedFault[], context: { command: string; when: string; trialsPerFault: number; machine: string }): string {
+function domainDoubledOf(trials: { outcome?: { domainDoubled?: string[] } }[]): { domainDoubled?: number } {
+  const checked = trials.filter((t) => Array.isArray(t.outcome?.domainDoubled));
+  if (checked.length === 0) return {};
+  return { domainDoubled: new Set(checked.flatMap((t) => (t.outcome?.domainDoubled ?? []).map((id) => id.split(' ×')[0] ?? id))).size };
+}
+
+export function renderReport(results: ReportedFault[], context: { command: string; when: string; trialsPerFault: number; machine: string }, controls: ReportedFault[] = []): string {
   const stuck = (r: ReportedFault) => r.trials - r.recoverySeconds.length;
   const pass = (r: ReportedFault) => r.lost === 0 && r.doubled === 0 && r.validInDlq === 0 && r.trials >= context.trialsPerFault && stuck(r) === 0 && r.vacuous === 0 && (r.readyAfter === undefined || r.readyAfter === r.trials);
   const lines = [
@@ -61,14 +70,28 @@ export function renderReport(results: ReportedFault[], context: { command: strin
     '',
     'Stuck counts trials that did not recover (within 300 s unless the fault says otherwise); vacuous, trials in which the fault tested nothing; ready after, trials after which every stage answered `/readyz` 200 within 30 s (– where the suite did not sample readiness).',
     '',
-    '| fault | trials | records lost | doubled in ES | valid in DLQ | stuck | vacuous | ready after | recovery median | recovery max | verdict |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...results.map((r) => `| \`${r.fault}\` | ${r.trials} | ${r.lost} | ${r.doubled} | ${r.validInDlq} | ${stuck(r)} | ${r.vacuous} | ${r.readyAfter ?? '–'} | ${seconds(median(r.recoverySeconds))} | ${seconds(r.recoverySeconds.length ? Math.max(...r.recoverySeconds) : undefined)} | ${pass(r) ? 'pass' : '**FAIL**'} |`),
+    'Doubled counts ids held more than once in Elasticsearch or, read with `read_committed`, in the domain topics; the domain column counts the latter alone (– where the run predates that check, before exactly-once).',
     '',
+    '| fault | trials | records lost | doubled | of them in domain topics (read_committed) | valid in DLQ | stuck | vacuous | ready after | recovery median | recovery max | verdict |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.map((r) => `| \`${r.fault}\` | ${r.trials} | ${r.lost} | ${r.doubled} | ${r.domainDoubled ?? '–'} | ${r.validInDlq} | ${stuck(r)} | ${r.vacuous} | ${r.readyAfter ?? '–'} | ${seconds(median(r.recoverySeconds))} | ${seconds(r.recoverySeconds.length ? Math.max(...r.recoverySeconds) : undefined)} | ${pass(r) ? 'pass' : '**FAIL**'} |`),
+    '',
+    ...(controls.length
+      ? [
+          '## Negative controls',
+          '',
+          'Each runs once with a defect made on purpose; the checks must see it (`control-silent-drop`: documents lost; `control-eos-off`: doubles in the domain topics read with read_committed).',
+          '',
+          '| control | records lost | doubled | of them in domain topics (read_committed) | checks saw the defect |',
+          '| --- | ---: | ---: | ---: | --- |',
+          ...controls.map((c) => `| \`${c.fault}\` | ${c.lost} | ${c.doubled} | ${c.domainDoubled ?? '–'} | ${c.lost > 0 || c.doubled > 0 ? 'yes' : '**NO**'} |`),
+          '',
+        ]
+      : []),
     '## Per fault',
     '',
   ];
-  for (const r of results) {
+  for (const r of [...results, ...controls]) {
     lines.push(`### \`${r.fault}\``, '', r.description, '');
     const during = Object.entries(r.notReadyDuring).sort((a, b) => a[0].localeCompare(b[0]));
     if (r.readyAfter !== undefined) lines.push(`- /readyz 503 while the fault lasted: ${during.map(([stage, n]) => `${stage} in ${n}`).join(', ') || 'no stage'} of ${r.trials} trials; every stage 200 again after ${r.readyAfter} of ${r.trials}`);
@@ -80,7 +103,9 @@ export function renderReport(results: ReportedFault[], context: { command: strin
 
 /** REPORT.md from the result files of one or more runs (a fault in several folders: the last folder's). */
 export async function writeReport(resultsDir: string | string[], file: string, context: Parameters<typeof renderReport>[1]): Promise<ReportedFault[]> {
-  const results = await readResults(...(Array.isArray(resultsDir) ? resultsDir : [resultsDir]));
-  await writeFile(file, renderReport(results, context));
+  const dirs = Array.isArray(resultsDir) ? resultsDir : [resultsDir];
+  const results = await readResults(...dirs);
+  const controlDirs = (await Promise.all(dirs.map(async (dir) => ((await stat(path.join(dir, 'controls')).catch(() => undefined))?.isDirectory() ? path.join(dir, 'controls') : undefined)))).filter((d): d is string => d !== undefined);
+  await writeFile(file, renderReport(results, context, await readResults(...controlDirs)));
   return results;
 }
