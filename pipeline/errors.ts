@@ -14,7 +14,7 @@ export const errorCodes = {
   KAFKA_RETRIABLE: 'Kafka did not acknowledge in time or is unreachable; retrying may succeed',
   KAFKA_PERMANENT: 'Kafka refused the request in a way that retrying will not fix',
   KAFKA_AUTH: 'Kafka refused the SASL login (user, mechanism or password); fix the configuration',
-  KAFKA_TLS: 'the TLS handshake with Kafka failed (an untrusted or mismatched certificate); fix kafka.ssl',
+  KAFKA_TLS: 'TLS with Kafka failed: the broker\'s certificate is not trusted, the broker refused Tally\'s client certificate or wants one, or kafka.ssl.keyFile cannot be used; fix kafka.ssl',
   KAFKA_BACKEND_UNAVAILABLE: 'the chosen Kafka client backend cannot be loaded',
   ES_RETRIABLE: 'Elasticsearch is unreachable or overloaded; retrying may succeed',
   ES_AUTH: 'Elasticsearch refused the credentials (user and password, or API key); fix the configuration',

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { kafkajsAdmin } from './admin.js';
 import { kafkajsClient, kafkajsConsumer, kafkajsProducer, kafkajsTransactionalProducer } from './kafkajs.js';
 import { rdkafkaConsumer, rdkafkaProducer, rdkafkaTransactionalProducer } from './rdkafka.js';
-import { diagnoseSecurity } from './security.js';
+import { diagnoseSecurity } from './security-diagnosis.js';
 import type { Bus } from './types.js';
 
 export type * from './types.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
-import type { Consumer as JsConsumer, ConsumerRunConfig, EachBatchPayload, Kafka, Producer as JsProducer, SASLOptions } from 'kafkajs';
+import type { Consumer as JsConsumer, ConsumerRunConfig, EachBatchPayload, Kafka, Producer as JsProducer } from 'kafkajs';
 import type { KafkaConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
@@ -8,7 +8,7 @@ import { TallyError, messageOf } from '../errors.js';
 import { kafkaErrorName, toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
 import { recordBytes } from './record-size.js';
-import { readOptional, saslPassword } from './security.js';
+import { kafkajsSecurity } from './security.js';
 import type { CommittedOffset, Consumer, ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition, TransactionalProducer, TransactionalProducerOptions } from './types.js';
 
 const compressionCodes = { none: kafkajs.CompressionTypes.None, gzip: kafkajs.CompressionTypes.GZIP, snappy: kafkajs.CompressionTypes.Snappy, lz4: kafkajs.CompressionTypes.LZ4, zstd: kafkajs.CompressionTypes.ZSTD } as const;
@@ -26,10 +26,6 @@ function logCreator(log: Logger) {
 }
 
 export function kafkajsClient(config: KafkaConfig, log: Logger, clientSuffix = ''): Kafka {
-  const password = saslPassword(config);
-  const ssl = config.ssl?.enabled
-    ? { rejectUnauthorized: config.ssl.rejectUnauthorized, ca: readOptional(config.ssl.caFile), cert: readOptional(config.ssl.certFile), key: readOptional(config.ssl.keyFile) }
-    : undefined;
   return new kafkajs.Kafka({
     clientId: `${config.clientId}${clientSuffix}`,
     brokers: config.brokers,
@@ -37,8 +33,7 @@ export function kafkajsClient(config: KafkaConfig, log: Logger, clientSuffix = '
     requestTimeout: config.requestTimeoutMs,
     logLevel: kafkajs.logLevel.WARN,
     logCreator: logCreator(log.child({ component: 'kafkajs' })),
-    ...(ssl ? { ssl } : {}),
-    ...(config.sasl ? { sasl: { mechanism: config.sasl.mechanism, username: config.sasl.username, password: password ?? '' } as SASLOptions } : {}),
+    ...kafkajsSecurity(config),
   });
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
 import { toKafkaError } from './kafka-errors.js';
 import type { CommitPoint } from './offsets.js';
-import { saslPassword } from './security.js';
+import { rdkafkaSecurity } from './security.js';
 import type { CommittedOffset, Consumer, ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition, TransactionalProducer, TransactionalProducerOptions } from './types.js';
 
 type RdModule = typeof Rd;
@@ -25,28 +25,13 @@ export function loadRdkafka(): RdModule {
 }
 
 function commonConfig(config: KafkaConfig, clientSuffix: string): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {
+  return {
     'client.id': `${config.clientId}${clientSuffix}`,
     'metadata.broker.list': config.brokers.join(','),
     'socket.keepalive.enable': true,
     'allow.auto.create.topics': true,
+    ...rdkafkaSecurity(config),
   };
-  const tls = config.ssl?.enabled === true;
-  if (config.sasl) {
-    out['security.protocol'] = tls ? 'sasl_ssl' : 'sasl_plaintext';
-    out['sasl.mechanisms'] = config.sasl.mechanism.toUpperCase();
-    out['sasl.username'] = config.sasl.username;
-    out['sasl.password'] = saslPassword(config) ?? '';
-  } else if (tls) {
-    out['security.protocol'] = 'ssl';
-  }
-  if (tls && config.ssl) {
-    if (config.ssl.caFile) out['ssl.ca.location'] = config.ssl.caFile;
-    if (config.ssl.certFile) out['ssl.certificate.location'] = config.ssl.certFile;
-    if (config.ssl.keyFile) out['ssl.key.location'] = config.ssl.keyFile;
-    out['enable.ssl.certificate.verification'] = config.ssl.rejectUnauthorized;
-  }
-  return out;
 }
 
 interface Pending {

@@ -1,9 +1,93 @@
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import tls from 'node:tls';
-import type { Kafka } from 'kafkajs';
+import type { KafkaConfig as KafkajsConfig, SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/types.js';
 import { TallyError, messageOf } from '../errors.js';
+
+/** What a TLS client of the brokers presents and trusts: kafka.ssl's files, read. */
+export interface ClientTls {
+  rejectUnauthorized: boolean;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  passphrase?: string;
+}
+
+/**
+ * kafka.ssl's files, read, with the client certificate and key checked together, so a key that
+ * does not decrypt or does not belong to the certificate stops the stage here, naming the setting,
+ * instead of failing every connection (kafkajs) or the client's creation (rdkafka) in words of
+ * OpenSSL's. Undefined when TLS is off.
+ */
+export function clientTls(config: KafkaConfig): ClientTls | undefined {
+  const ssl = config.ssl?.enabled ? config.ssl : undefined;
+  if (!ssl) return undefined;
+  const passphrase = sslKeyPassword(config);
+  const out: ClientTls = {
+    rejectUnauthorized: ssl.rejectUnauthorized,
+    ca: readOptional(ssl.caFile, 'kafka.ssl.caFile'),
+    cert: readOptional(ssl.certFile, 'kafka.ssl.certFile'),
+    key: readOptional(ssl.keyFile, 'kafka.ssl.keyFile'),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+  };
+  if (out.cert && out.key) checkClientKey(config, out);
+  return out;
+}
+
+function checkClientKey(config: KafkaConfig, files: ClientTls): void {
+  try {
+    tls.createSecureContext({ cert: files.cert, key: files.key, passphrase: files.passphrase });
+  } catch (error) {
+    const ssl = config.ssl;
+    const reason = files.passphrase ? messageOf(error).replaceAll(files.passphrase, '[redacted]') : messageOf(error);
+    const encrypted = /bad decrypt|passphrase|PEM lib|bad password/i.test(reason);
+    const source = ssl?.keyPasswordFile ? `kafka.ssl.keyPasswordFile ${ssl.keyPasswordFile}` : ssl?.keyPassword !== undefined ? 'kafka.ssl.keyPassword' : undefined;
+    const fix = encrypted
+      ? source
+        ? `the passphrase from ${source} does not decrypt it: give the key's passphrase`
+        : 'the key is encrypted: give its passphrase in kafka.ssl.keyPasswordFile (or kafka.ssl.keyPassword)'
+      : /mismatch/i.test(reason)
+        ? `it is not the private key of kafka.ssl.certFile ${ssl?.certFile ?? ''}: give the key the certificate was made for`
+        : 'give a PEM certificate and its PEM private key';
+    throw new TallyError('KAFKA_TLS', `the client key for Kafka at ${config.brokers.join(',')} cannot be used: kafka.ssl.keyFile ${ssl?.keyFile ?? ''} (${reason}): ${fix}`, {
+      retriable: false,
+      cause: error,
+      details: { brokers: config.brokers, certFile: ssl?.certFile, keyFile: ssl?.keyFile },
+    });
+  }
+}
+
+/** Tally's kafka.ssl and kafka.sasl as kafkajs options: the same settings as rdkafkaSecurity. */
+export function kafkajsSecurity(config: KafkaConfig): Pick<KafkajsConfig, 'ssl' | 'sasl'> {
+  const ssl = clientTls(config);
+  return {
+    ...(ssl ? { ssl } : {}),
+    ...(config.sasl ? { sasl: { mechanism: config.sasl.mechanism, username: config.sasl.username, password: saslPassword(config) ?? '' } as SASLOptions } : {}),
+  };
+}
+
+/** Tally's kafka.ssl and kafka.sasl as librdkafka properties: the same settings as kafkajsSecurity. */
+export function rdkafkaSecurity(config: KafkaConfig): Record<string, string | boolean> {
+  const ssl = config.ssl?.enabled ? config.ssl : undefined;
+  const out: Record<string, string | boolean> = {};
+  if (config.sasl) {
+    out['security.protocol'] = ssl ? 'sasl_ssl' : 'sasl_plaintext';
+    out['sasl.mechanisms'] = config.sasl.mechanism.toUpperCase();
+    out['sasl.username'] = config.sasl.username;
+    out['sasl.password'] = saslPassword(config) ?? '';
+  } else if (ssl) {
+    out['security.protocol'] = 'ssl';
+  }
+  const files = clientTls(config);
+  if (ssl && files) {
+    if (ssl.caFile) out['ssl.ca.location'] = ssl.caFile;
+    if (ssl.certFile) out['ssl.certificate.location'] = ssl.certFile;
+    if (ssl.keyFile) out['ssl.key.location'] = ssl.keyFile;
+    if (files.passphrase !== undefined) out['ssl.key.password'] = files.passphrase;
+    out['enable.ssl.certificate.verification'] = ssl.rejectUnauthorized;
+  }
+  return out;
+}
 
 /** Secrets come from the config, from files or from TALLY_KAFKA_PASSWORD, and are never logged. */
 export function saslPassword(config: KafkaConfig): string | undefined {
@@ -11,6 +95,14 @@ export function saslPassword(config: KafkaConfig): string | undefined {
   if (!sasl) return undefined;
   if (sasl.passwordFile) return readSecretFile(sasl.passwordFile, 'kafka.sasl.passwordFile');
   return sasl.password ?? process.env.TALLY_KAFKA_PASSWORD;
+}
+
+/** The passphrase of an encrypted kafka.ssl.keyFile, from keyPasswordFile or keyPassword; never logged. */
+export function sslKeyPassword(config: KafkaConfig): string | undefined {
+  const ssl = config.ssl;
+  if (!ssl?.keyFile) return undefined;
+  if (ssl.keyPasswordFile) return readSecretFile(ssl.keyPasswordFile, 'kafka.ssl.keyPasswordFile');
+  return ssl.keyPassword;
 }
 
 /** Where the SASL password was taken from, for an error a person can act on (never the password). */
@@ -40,112 +132,3 @@ export function readOptional(file: string | undefined, setting = 'kafka.ssl file
   }
 }
 
-const tlsTrustCodes = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function chain(error: unknown): { name?: string; code?: unknown; message?: string }[] {
-  const out: { name?: string; code?: unknown; message?: string }[] = [];
-  let current = error as { name?: string; code?: unknown; message?: string; cause?: unknown; originalError?: unknown } | undefined;
-  while (current && typeof current === 'object' && out.length < 8) {
-    out.push(current);
-    current = (current.originalError ?? current.cause) as typeof current;
-  }
-  return out;
-}
-
-function scrub(text: string, config: KafkaConfig): string {
-  const password = safePassword(config);
-  return password ? text.replaceAll(password, '[redacted]') : text;
-}
-
-function safePassword(config: KafkaConfig): string | undefined {
-  try {
-    return saslPassword(config) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function authError(config: KafkaConfig, reason: string, cause: unknown): TallyError {
-  const sasl = config.sasl;
-  const who = sasl ? `SASL ${sasl.mechanism.toUpperCase()} authentication of user "${sasl.username}"` : 'authentication';
-  return new TallyError(
-    'KAFKA_AUTH',
-    `Kafka at ${config.brokers.join(',')} refused ${who} (${scrub(reason, config)}): check kafka.sasl.username, kafka.sasl.mechanism and the password, taken from ${passwordSource(config)}`,
-    { retriable: false, cause, details: { brokers: config.brokers, ...(sasl ? { mechanism: sasl.mechanism, username: sasl.username } : {}), kafkaError: 'SASL_AUTHENTICATION_FAILED' } },
-  );
-}
-
-function tlsError(config: KafkaConfig, reason: string, cause: unknown): TallyError {
-  const ca = config.ssl?.caFile;
-  return new TallyError(
-    'KAFKA_TLS',
-    `TLS handshake with Kafka at ${config.brokers.join(',')} failed: the broker's certificate is not trusted (${reason}): ${ca ? `kafka.ssl.caFile ${ca} is not the CA that signed it` : 'set kafka.ssl.caFile to the CA that signed it (only the system CAs are trusted now)'}`,
-    { retriable: false, cause, details: { brokers: config.brokers, ...(ca ? { caFile: ca } : {}) } },
-  );
-}
-
-/** A refused login or an untrusted broker certificate, as the typed error it is; undefined for anything else. */
-export function securityError(config: KafkaConfig, error: unknown): TallyError | undefined {
-  if (error instanceof TallyError && (error.code === 'KAFKA_AUTH' || error.code === 'KAFKA_TLS')) return error;
-  for (const link of chain(error)) {
-    const message = link.message ?? '';
-    if (link.name === 'KafkaJSSASLAuthenticationError' || /SASL authentication (error|failed)|authentication failed/i.test(message) || link.code === -169) return authError(config, message, error);
-    if ((typeof link.code === 'string' && tlsTrustCodes.has(link.code)) || /certificate verify failed/i.test(message)) return tlsError(config, typeof link.code === 'string' ? `${link.code}: ${message}` : message, error);
-  }
-  return undefined;
-}
-
-/** Connect to the first broker the way the client does: 'reachable', 'unreachable', or the certificate refusal. */
-function probeBroker(config: KafkaConfig, timeoutMs: number): Promise<TallyError | 'reachable' | 'unreachable'> {
-  const broker = config.brokers[0] ?? '';
-  const at = broker.lastIndexOf(':');
-  const host = broker.slice(0, at);
-  const port = Number(broker.slice(at + 1));
-  const ssl = config.ssl?.enabled ? config.ssl : undefined;
-  return new Promise((resolve) => {
-    const socket = ssl
-      ? tls.connect({ host, port, ...(ssl.caFile ? { ca: readOptional(ssl.caFile, 'kafka.ssl.caFile') } : {}), servername: /^[0-9.]+$|:/.test(host) ? undefined : host, rejectUnauthorized: ssl.rejectUnauthorized, timeout: timeoutMs })
-      : net.connect({ host, port, timeout: timeoutMs });
-    const done = (value: TallyError | 'reachable' | 'unreachable'): void => {
-      socket.destroy();
-      resolve(value);
-    };
-    socket.once(ssl ? 'secureConnect' : 'connect', () => done('reachable'));
-    socket.once('timeout', () => done('unreachable'));
-    socket.once('error', (error) => done(securityError(config, error) ?? 'unreachable'));
-  });
-}
-
-/**
- * When a client could not start on a secured cluster, find out whether the login or the
- * certificate was refused (the native backend reports both as a transport failure), so the stage
- * stops with a message to act on instead of retrying. A broker that is simply away keeps the
- * original, retriable error.
- */
-export async function diagnoseSecurity(config: KafkaConfig, client: Kafka, error: unknown, timeoutMs = 5000): Promise<unknown> {
-  const direct = securityError(config, error);
-  if (direct) return direct;
-  if (!config.sasl && !config.ssl?.enabled) return error;
-  const broker = await probeBroker(config, timeoutMs).catch(() => 'unreachable' as const);
-  if (broker instanceof TallyError) return broker;
-  if (broker === 'unreachable' || !config.sasl) return error;
-  const admin = client.admin({ retry: { retries: 0 } });
-  try {
-    await admin.connect();
-    return error;
-  } catch (probeError) {
-    return securityError(config, probeError) ?? error;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}

@@ -13,6 +13,8 @@ export function describeSchemaError(error: ErrorObject, origin = ''): string {
       return `${child(params.missingProperty)}: is required (rule: required)`;
     case 'enum':
       return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (rule: enum)`;
+    case 'dependencies':
+      return `${child(params.missingProperty)}: is required when ${child(params.property)} is set (rule: dependencies)`;
     case 'type':
       return `${at}: must be ${String(params.type)} (rule: type)`;
     default:

@@ -18,7 +18,7 @@ export interface KafkaConfig {
   sessionTimeoutMs: number;
   maxInFlight: number;
   commitIntervalMs: number;
-  ssl?: { enabled: boolean; caFile?: string; certFile?: string; keyFile?: string; rejectUnauthorized: boolean };
+  ssl?: { enabled: boolean; caFile?: string; certFile?: string; keyFile?: string; keyPassword?: string; keyPasswordFile?: string; rejectUnauthorized: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password?: string; passwordFile?: string };
 }
 

@@ -89,3 +89,19 @@ test('prototype keys cannot be set through overrides', () => {
   assert.equal(error.code, 'CONFIG_INVALID');
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+test('kafka.ssl: a client certificate needs its key, and a key passphrase needs the key; each missing key is named', () => {
+  const cases: [string[], RegExp][] = [
+    [['kafka.ssl.certFile=/etc/tally/client.pem'], /kafka\.ssl\.keyFile: is required when kafka\.ssl\.certFile is set \(rule: dependencies\)/],
+    [['kafka.ssl.keyFile=/etc/tally/client.key'], /kafka\.ssl\.certFile: is required when kafka\.ssl\.keyFile is set \(rule: dependencies\)/],
+    [['kafka.ssl.keyPasswordFile=/run/secrets/key'], /kafka\.ssl\.keyFile: is required when kafka\.ssl\.keyPasswordFile is set \(rule: dependencies\)/],
+  ];
+  for (const [sets, message] of cases) {
+    const error = configError(() => loadConfig({ env: {}, sets }));
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.match(error.message, message);
+  }
+  const config = loadConfig({ env: { TALLY_KAFKA__SSL__KEY_PASSWORD: 'from-env' }, sets: ['kafka.ssl.certFile=/c.pem', 'kafka.ssl.keyFile=/c.key', 'kafka.sasl.mechanism=plain', 'kafka.sasl.username=tally'] });
+  assert.deepEqual(config.kafka.ssl, { enabled: true, certFile: '/c.pem', keyFile: '/c.key', keyPassword: 'from-env', rejectUnauthorized: true });
+  assert.equal(config.kafka.sasl?.mechanism, 'plain');
+});

@@ -11,14 +11,15 @@ import type { KafkaBackendName } from '../../../pipeline/config/types.js';
 import { TallyError } from '../../../pipeline/errors.js';
 import { projectRoot } from '../../../pipeline/paths.js';
 import { capturingLogger } from '../../support/secure/capture-log.js';
-import { startSecureKafka, type ScramUser, type SecureKafka } from '../../support/secure/kafka.js';
+import { startSecureKafka, type ClientCertificate, type SaslUser, type SecureKafka } from '../../support/secure/kafka.js';
 import { backends, eventually, freePort, uniqueName } from '../../support/world.js';
 
 /**
- * Both backends against a broker of our own whose only listener is SASL_SSL (SCRAM, a CA made
- * here): the shared broker is plaintext and must not be reconfigured.
+ * Both backends against a broker of our own with two TLS listeners (certificates made here):
+ * SASL_SSL with SCRAM and PLAIN, and SSL requiring a client certificate. The shared broker is
+ * plaintext and must not be reconfigured.
  */
-describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
+describe('Kafka over TLS: SASL (SCRAM, PLAIN) and client certificates', { timeout: 420_000 }, () => {
   let kafka: SecureKafka;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'h-sec-kafka-test-'));
   before(async () => {
@@ -29,16 +30,29 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const sets = (backend: KafkaBackendName, user: ScramUser, caFile: string): string[] => [
+  const tlsSets = (backend: KafkaBackendName, broker: string, caFile: string): string[] => [
     `kafka.backend=${backend}`,
-    `kafka.brokers=["${kafka.bootstrap}"]`,
+    `kafka.brokers=["${broker}"]`,
     `kafka.topicPrefix=${uniqueName('h-sec')}.`,
     'kafka.ssl.enabled=true',
     `kafka.ssl.caFile=${caFile}`,
-    `kafka.sasl.mechanism=${user.mechanism}`,
-    `kafka.sasl.username=${user.username}`,
     'kafka.requestTimeoutMs=5000',
   ];
+  const sets = (backend: KafkaBackendName, user: SaslUser, caFile: string): string[] => [
+    ...tlsSets(backend, kafka.bootstrap, caFile),
+    `kafka.sasl.mechanism=${user.mechanism}`,
+    `kafka.sasl.username=${user.username}`,
+  ];
+  /** the listener that requires a client certificate, with `client`'s */
+  const mtlsSets = (backend: KafkaBackendName, client?: ClientCertificate): string[] => [
+    ...tlsSets(backend, kafka.mtlsBootstrap, kafka.caFile),
+    ...(client ? [`kafka.ssl.certFile=${client.certFile}`, `kafka.ssl.keyFile=${client.keyFile}`] : []),
+  ];
+  const secretFile = (name: string, content: string): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, `${content}\n`, { mode: 0o600 });
+    return file;
+  };
 
   async function roundTrip(bus: Bus): Promise<void> {
     const topic = bus.topic('roundtrip');
@@ -80,12 +94,12 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
     }
   }
 
-  function assertRefusal(error: unknown, code: 'KAFKA_AUTH' | 'KAFKA_TLS', mentions: RegExp, secrets: string[]): true {
+  function assertRefusal(error: unknown, code: 'KAFKA_AUTH' | 'KAFKA_TLS', mentions: RegExp, secrets: string[], broker = kafka.bootstrap): true {
     assert.ok(error instanceof TallyError, `a TallyError, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
     assert.equal(error.retriable, false, 'a refusal is not retried');
     assert.match(error.message, mentions);
-    assert.ok(error.message.includes(kafka.bootstrap), `names the broker: ${error.message}`);
+    assert.ok(error.message.includes(broker), `names the broker: ${error.message}`);
     for (const secret of secrets) {
       assert.ok(!error.message.includes(secret), 'the password is not in the message');
       assert.ok(!JSON.stringify(error.toJSON()).includes(secret), 'nor in the JSON form');
@@ -103,8 +117,7 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
     });
 
     test(`${backend}: SCRAM-SHA-256 over TLS (turned on by the kafka.ssl section alone), password from kafka.sasl.passwordFile`, async () => {
-      const file = path.join(dir, `${backend}-password`);
-      writeFileSync(file, `${kafka.sha256.password}\n`, { mode: 0o600 });
+      const file = secretFile(`${backend}-password`, kafka.sha256.password);
       // no kafka.ssl.enabled: a kafka.ssl section alone turns TLS on
       const config = loadConfig({ env: {}, sets: [...sets(backend, kafka.sha256, kafka.caFile).filter((s) => s !== 'kafka.ssl.enabled=true'), `kafka.sasl.passwordFile=${file}`] });
       assert.equal(config.kafka.ssl?.enabled, true);
@@ -136,6 +149,86 @@ describe('Kafka over SASL/SCRAM and TLS', { timeout: 240_000 }, () => {
       );
     });
   }
+
+  for (const backend of backends) {
+    test(`${backend}: SASL PLAIN over TLS, password from kafka.sasl.passwordFile; a wrong one is refused as KAFKA_AUTH`, async () => {
+      const captured = capturingLogger();
+      const file = secretFile(`${backend}-plain-password`, kafka.plain.password);
+      const config = loadConfig({ env: {}, sets: [...sets(backend, kafka.plain, kafka.caFile), `kafka.sasl.passwordFile=${file}`] });
+      await roundTrip(createBus(config.kafka, captured.log));
+
+      const wrong = `wrong-${kafka.plain.password}`;
+      const refused = loadConfig({ env: {}, sets: [...sets(backend, kafka.plain, kafka.caFile), `kafka.sasl.password=${wrong}`] });
+      const bus = createBus(refused.kafka, captured.log);
+      await assert.rejects(
+        (async () => (await bus.producer()).close())(),
+        (error: unknown) => assertRefusal(error, 'KAFKA_AUTH', /SASL PLAIN authentication of user "tallyplain".*kafka\.sasl\.password/, [wrong, kafka.plain.password]),
+      );
+      await assert.rejects(
+        bus.consumer({ groupId: uniqueName('h-sec-g'), topics: [bus.topic('x')] }).then((c) => c.close()),
+        (error: unknown) => assertRefusal(error, 'KAFKA_AUTH', /refused SASL PLAIN/, [wrong]),
+      );
+      const log = captured.text();
+      assert.ok(!log.includes(wrong) && !log.includes(kafka.plain.password), 'a PLAIN password in the log');
+    });
+
+    test(`${backend}: a client certificate signed by the CA is accepted where the broker requires one (ssl.client.auth=required)`, async () => {
+      const config = loadConfig({ env: {}, sets: mtlsSets(backend, kafka.client) });
+      await roundTrip(createBus(config.kafka, capturingLogger().log));
+    });
+
+    test(`${backend}: an encrypted client key with its passphrase from kafka.ssl.keyPasswordFile; the passphrase is in no log`, async () => {
+      const captured = capturingLogger();
+      const file = secretFile(`${backend}-key-password`, kafka.encryptedClient.keyPassword);
+      const config = loadConfig({ env: {}, sets: [...mtlsSets(backend, kafka.encryptedClient), `kafka.ssl.keyPasswordFile=${file}`] });
+      const bus = createBus(config.kafka, captured.log);
+      const producer = await bus.producer();
+      try {
+        await producer.send([{ topic: bus.topic('encrypted-key'), key: 'k', value: 'with an encrypted key' }]);
+      } finally {
+        await producer.close();
+      }
+      assert.ok(!captured.text().includes(kafka.encryptedClient.keyPassword), 'the key passphrase in the log');
+    });
+
+    test(`${backend}: without a client certificate, or with one from another CA, the broker refuses Tally: KAFKA_TLS naming the broker and kafka.ssl.certFile`, async () => {
+      const none = createBus(loadConfig({ env: {}, sets: mtlsSets(backend) }).kafka, capturingLogger().log);
+      await assert.rejects(
+        (async () => (await none.producer()).close())(),
+        (error: unknown) => assertRefusal(error, 'KAFKA_TLS', /requires a client certificate and Tally sent none.*set kafka\.ssl\.certFile and kafka\.ssl\.keyFile/, [], kafka.mtlsBootstrap),
+      );
+      const other = createBus(loadConfig({ env: {}, sets: mtlsSets(backend, kafka.untrustedClient) }).kafka, capturingLogger().log);
+      const refusedCertificate = new RegExp(`refused the client certificate kafka\\.ssl\\.certFile ${kafka.untrustedClient.certFile.replaceAll('.', '\\.')}.*signed by a CA in the broker's truststore`);
+      await assert.rejects(
+        (async () => (await other.producer()).close())(),
+        (error: unknown) => assertRefusal(error, 'KAFKA_TLS', refusedCertificate, [], kafka.mtlsBootstrap),
+      );
+      await assert.rejects(
+        other.consumer({ groupId: uniqueName('h-sec-g'), topics: [other.topic('x')] }).then((c) => c.close()),
+        (error: unknown) => assertRefusal(error, 'KAFKA_TLS', refusedCertificate, [], kafka.mtlsBootstrap),
+      );
+    });
+  }
+
+  test('a client key that cannot be used stops the bus before it connects: KAFKA_TLS naming kafka.ssl.keyFile and what to give, never the passphrase', () => {
+    const { keyFile, keyPassword } = kafka.encryptedClient;
+    const wrong = `wrong-${keyPassword}`;
+    const cases: [string, string[], RegExp][] = [
+      ['no passphrase', [], /the key is encrypted: give its passphrase in kafka\.ssl\.keyPasswordFile/],
+      ['a wrong passphrase', [`kafka.ssl.keyPasswordFile=${secretFile('wrong-key-password', wrong)}`], /the passphrase from kafka\.ssl\.keyPasswordFile .*wrong-key-password does not decrypt it/],
+      ['the key of another certificate', [`kafka.ssl.keyPassword=${keyPassword}`, `kafka.ssl.certFile=${kafka.untrustedClient.certFile}`], /it is not the private key of kafka\.ssl\.certFile/],
+    ];
+    for (const backend of backends) {
+      for (const [what, extra, mentions] of cases) {
+        const config = loadConfig({ env: {}, sets: [...mtlsSets(backend, kafka.encryptedClient), ...extra] });
+        assert.throws(
+          () => createBus(config.kafka, capturingLogger().log),
+          (error: unknown) => assertRefusal(error, 'KAFKA_TLS', new RegExp(`kafka\\.ssl\\.keyFile ${keyFile.replaceAll('.', '\\.')}[^]*${mentions.source}`), [wrong, keyPassword], kafka.mtlsBootstrap),
+          `${backend}, ${what}`,
+        );
+      }
+    }
+  });
 
   test('rdkafka: a secured broker that is simply not there stays KAFKA_RETRIABLE (not mistaken for a refused login)', async () => {
     const port = await freePort();

@@ -41,3 +41,13 @@ export function createServerCertificate(dir: string, name: string, ca: TestCa): 
   writeFileSync(keystoreFile, `${readFileSync(keyFile, 'utf8')}${readFileSync(certFile, 'utf8')}${readFileSync(ca.caFile, 'utf8')}`);
   return { certFile, keyFile, keystoreFile };
 }
+
+/** `keyFile` encrypted under `password` (PKCS#8, AES-256-CBC) beside it; the password never goes on a command line. */
+export function encryptKey(keyFile: string, password: string): string {
+  const out = keyFile.replace(/(\.key)?$/, '-encrypted.key');
+  execFileSync('openssl', ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', keyFile, '-out', out, '-passout', 'env:TALLY_TEST_KEY_PASSWORD'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, TALLY_TEST_KEY_PASSWORD: password },
+  });
+  return out;
+}
