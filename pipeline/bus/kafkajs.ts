@@ -328,6 +328,14 @@ export async function kafkajsTransactionalProducer(client: Kafka, config: KafkaC
 
 /** How long a running, unpaused kafkajs consumer with no batch in hand may go without a fetch before it is replaced. */
 const fetchStallMs = 60_000;
+/**
+ * kafkajs consumers given up by Tally (replaced or closed). kafkajs restarts a consumer that crashed
+ * on a retriable error, so one replaced while the broker was away (its disconnect failed) came back
+ * and joined the group again beside its successor; each such zombie rebalanced the group, and after a
+ * broker SIGKILL the stage was seen holding lag for minutes with four members of its own.
+ */
+const retired = new WeakSet<JsConsumer>();
+
 /** How long a transactional consumer being replaced waits for the batch in hand (its transaction) to end. */
 const replaceWaitMs = 120_000;
 
@@ -437,6 +445,7 @@ class KafkajsConsumer extends ConsumerCore {
     const old = this.consumer;
     // a transaction in hand ends before a new member reads the committed offsets: one committed later would double its batch
     if (this.transactional) await Promise.race([this.batchInProgress, sleep(replaceWaitMs)]);
+    retired.add(old);
     void Promise.race([old.disconnect(), sleep(30_000)]).catch(() => undefined);
     try {
       for (let attempt = 1; !this.closed; attempt += 1) {
@@ -594,6 +603,7 @@ class KafkajsConsumer extends ConsumerCore {
 
   protected async shutdown(): Promise<void> {
     clearInterval(this.stallTimer);
+    retired.add(this.consumer);
     await this.consumer.disconnect();
   }
 }
@@ -627,7 +637,8 @@ export async function kafkajsConsumer(client: Kafka, config: KafkaConfig, option
       readUncommitted: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       // bounded: kafkajs retries a commit against the coordinator it joined with, which a leader move leaves answering NOT_COORDINATOR for ever; once the retries are spent the consumer is replaced (commitPoints) and the new one finds the current coordinator
-      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+      // a replaced (retired) consumer that crashes stays down: restarted by kafkajs it would rejoin the group beside its successor
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => !retired.has(consumer) },
     });
     try {
       await consumer.connect();
