@@ -284,15 +284,19 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
       await transaction.commit();
     } catch (error) {
       const failure = toKafkaError(`transaction ${this.options.transactionalId} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
-      const aborted = transaction?.isActive() ? await transaction.abort().then(() => true, () => false) : false;
-      if (!aborted) await this.settle(failure);
+      if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
+      // always a new producer: an abort "succeeds" without a word to the broker when nothing was added to the
+      // transaction yet, and a producer the broker fenced (its transaction timed out while the broker was
+      // away: INVALID_PRODUCER_EPOCH) then failed every later transaction (seen for 10 minutes after a broker SIGKILL)
+      await this.settle(failure);
       throw failure;
     }
   }
 
   /**
-   * Fenced, timed out, or a commit whose answer was lost (the coordinator may have committed it):
-   * a new producer with the same id (next epoch) is initialised now, because the coordinator
+   * After any failed transaction (fenced, timed out, aborted, or a commit whose answer was lost and
+   * which the coordinator may have committed): a new producer with the same id (next epoch) is
+   * initialised now, because the coordinator
    * answers its InitProducerId only once the last transaction is complete in the log. The group's
    * offsets read after this are final; kafkajs cannot ask for stable offsets (KIP-447) itself.
    */
