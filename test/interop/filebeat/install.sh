@@ -40,6 +40,16 @@ say "downloading $module from the Go module proxy"
 info="$(fetch "go mod download $module" go mod download -json "$module")"
 dir="$(node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); if (!j.Dir) { console.error(j.Error ?? "no Dir"); process.exit(1) } console.log(j.Dir)' <<<"$info")"
 
+# a toolchain older than the module's `go` line builds only if it may fetch the newer one (Go ≥ 1.21, GOTOOLCHAIN not local)
+needed="$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$dir/go.mod" | head -1)"
+have="$(go env GOVERSION)"
+have="${have#go}"
+older() { [[ "$1" != "$2" && "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -1)" == "$1" ]]; }
+if [[ -n "$needed" ]] && older "$have" "$needed" && { older "$have" 1.21 || [[ "$(go env GOTOOLCHAIN)" == local* ]]; }; then
+  say "the go toolchain $have is older than the $needed this Filebeat's go.mod needs, and cannot fetch it (Go 1.21+ with GOTOOLCHAIN=auto does): skipping"
+  exit 3
+fi
+
 work="$cache/src"
 rm -rf "$work"
 mkdir -p "$cache"
