@@ -124,7 +124,7 @@ export async function beatsCase(ctx: CaseContext): Promise<CaseResult> {
     const tally = result.rows.find((r) => r.tool === `tally beats (${backend})` && r.status === 'ok');
     if (tally && ceiling) result.ratios.push(ratio(`beats (${backend}) / kcat on the same events`, tally, ceiling, (r) => r.eventsPerSecond, undefined, 'ceiling: Kafka producing the same bytes'));
     const withFilebeat = result.rows.find((r) => r.tool === `Filebeat → tally beats (${backend})` && r.status === 'ok');
-    if (withFilebeat && tally) result.ratios.push(ratio(`beats (${backend}) with Filebeat as the client / with the pre-encoded sender`, withFilebeat, tally, (r) => r.eventsPerSecond, undefined, 'what the real client leaves of the rate (Filebeat runs on the same cores)'));
+    if (withFilebeat && tally) result.ratios.push(ratio(`beats (${backend}) with Filebeat as the client / with the pre-encoded sender`, withFilebeat, tally, (r) => r.eventsPerSecond, undefined, 'what the real client, on the same cores, leaves of the rate'));
   }
   if (ctx.profile) {
     for (const backend of backends) {
