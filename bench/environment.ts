@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../pipeline/paths.js';
 import type { ServiceStatus } from '../pipeline/services/index.js';
-import { kcatTool, rsyslogTool, syslogNgTool } from './peers/installed.js';
+import { filebeatTool, kcatTool, rsyslogTool, syslogNgTool } from './peers/installed.js';
 import { machine, type BenchWorld } from './world.js';
 
 function packageVersion(name: string): string {
@@ -44,9 +44,9 @@ export async function collectEnvironment(world: BenchWorld, services: ServiceSta
       kafka: `Apache Kafka ${world.config.services.kafka.version} (KRaft, ${(world.config.services.kafka.brokers ?? 1) === 1 ? 'single node' : `${world.config.services.kafka.brokers} nodes`}, heap ${world.config.services.kafka.heap}) at ${world.config.kafka.brokers.join(',')}`,
       elasticsearch: `Elasticsearch ${esVersion} (single node, heap ${world.config.services.elasticsearch.heap}) at ${world.config.elasticsearch.url}`,
     },
-    peers: { kcat: kcatTool()?.version ?? 'not installed', rsyslog: rsyslogTool()?.version ?? 'not installed', 'syslog-ng': syslogNgTool()?.version ?? 'not installed' },
+    peers: { kcat: kcatTool()?.version ?? 'not installed', rsyslog: rsyslogTool()?.version ?? 'not installed', 'syslog-ng': syslogNgTool()?.version ?? 'not installed', filebeat: filebeatTool()?.version ?? 'not installed' },
     settings: {
-      compression: 'none for every producer (Tally both backends, kcat, rsyslog, syslog-ng)',
+      compression: 'none for every producer (Tally both backends, kcat, rsyslog, syslog-ng, Filebeat)',
       acks: 'all (-1) for every producer',
       topics: `${world.sizes.partitions} partitions, replication 1, created fresh for every run`,
     },

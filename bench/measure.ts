@@ -21,6 +21,8 @@ export interface CompletionOptions {
   target: number;
   /** processes whose CPU and memory count for this stage */
   processes: readonly MeasuredChild[];
+  /** processes that must keep running while the stage works (the client feeding it) but whose CPU does not count */
+  feeders?: readonly MeasuredChild[];
   intervalMs?: number;
   /** fail when the count has not moved for this long */
   stallMs?: number;
@@ -67,7 +69,7 @@ export async function untilComplete(options: CompletionOptions): Promise<Through
       }
       return { events, seconds, eventsPerSecond: seconds > 0 ? events / seconds : Number.NaN, cpuSeconds, peakRssBytes, rssBytes };
     }
-    const dead = options.processes.find((p) => !p.running);
+    const dead = [...options.processes, ...(options.feeders ?? [])].find((p) => !p.running);
     if (dead) throw new Error(`${dead.label} exited (${dead.proc.exitCode ?? dead.proc.signalCode}) with ${n} of ${options.target} events done: ${dead.output().slice(-1500)}`);
     if (at - lastChange > stallMs) throw new Error(`stalled at ${n} of ${options.target} events for ${Math.round(stallMs / 1000)} s`);
     if (at > deadline) throw new Error(`timed out at ${n} of ${options.target} events`);

@@ -25,7 +25,7 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(`| libraries | ${Object.entries(env.libraries).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
   out.push(`| Kafka | ${env.services.kafka} |`);
   out.push(`| Elasticsearch | ${env.services.elasticsearch} |`);
-  out.push(`| peers | ${Object.values(env.peers).join(', ')} |`);
+  out.push(`| peers | ${Object.entries(env.peers).map(([name, version]) => (version === 'not installed' ? `${name} not installed` : version)).join(', ')} |`);
   for (const [k, v] of Object.entries(env.settings)) out.push(`| ${k} | ${v} |`);
   out.push(`| sizes | ${report.sizes.runs} measured runs per tool; ship ${report.sizes.shipLines.toLocaleString('en')} lines, beats ${report.sizes.beatsEvents.toLocaleString('en')} events, transform ${report.sizes.transformEvents.toLocaleString('en')} events, ES sink ${report.sizes.sinkDocuments.toLocaleString('en')} documents, APEL ${report.sizes.apelRecords.toLocaleString('en')} records, end-to-end ${report.sizes.e2eSeconds} s at ${report.sizes.e2eRate.toLocaleString('en')} events/s |`);
   out.push('');
@@ -45,7 +45,7 @@ export function renderMarkdown(report: BenchReport): string {
   for (const c of report.cases) out.push(...renderCase(c));
   out.push('## How to read and reproduce');
   out.push('');
-  out.push('- `bash bench/install-peers.sh` (as root; `tally bench` runs it when a peer is missing) installs kcat, rsyslog (+ kafka, elasticsearch modules) and syslog-ng (+ kafka-c) from Debian; `tally bench` (or `npm run bench`) runs everything, `--quick` a reduced run, `--cases ship,transform` a subset.');
+  out.push('- `bash bench/install-peers.sh` (as root; `tally bench` runs it when a peer is missing) installs kcat, rsyslog (+ kafka, elasticsearch modules) and syslog-ng (+ kafka-c) from Debian, and builds Filebeat 7.17.28 from the Go module proxy; `tally bench` (or `npm run bench`) runs everything, `--quick` a reduced run, `--cases ship,transform` a subset.');
   out.push('- Throughput window: from the first poll that sees output to the poll that sees all of it (Kafka end offsets, Elasticsearch `index_total`, queue files), so start-up and file discovery are outside the window for every tool alike. CPU seconds come from `/proc/<pid>/stat` (user + system, all threads) at those same two polls; peak RSS is `VmHWM` from `/proc/<pid>/status`.');
   out.push('- Logs of every process, the corpora and the CPU profiles of this run are in `' + report.runDir + '` (git-ignored).');
   out.push('');

@@ -7,7 +7,6 @@ import type { CaseContext } from '../context.js';
 import { untilComplete } from '../measure.js';
 import { filebeatTool, kcatTool, installHint } from '../peers/installed.js';
 import { startFilebeatFileToBeats } from '../peers/filebeat.js';
-import { chownTree } from '../files.js';
 import { startKcatProducer } from '../peers/kcat.js';
 import { encodeWindows, sendWindows } from '../peers/lumberjack-sender.js';
 import { newestProfile, summariseProfile } from '../profile.js';
@@ -104,11 +103,10 @@ export async function beatsCase(ctx: CaseContext): Promise<CaseResult> {
     const configFile = world.tallyConfig(`beats-filebeat-${backend}`, { kafka: { backend, topicPrefix: prefix }, beats: { host: '127.0.0.1', port: 0 } });
     const child = await startTallyStage(world, { label: `beats-filebeat-${backend}`, configFile, args: ['beats'], ready: readyText.beats });
     const dir = world.workDir(`beats-filebeat-${backend}`);
-    chownTree(dir, benchUser);
     const client = startFilebeatFileToBeats(filebeat as NonNullable<typeof filebeat>, { dir, logFile: world.logFile(`beats-filebeat-${backend}`), user: benchUser, file: corpus.path, host: '127.0.0.1', port: Number(/listening on [^:\s]+:(\d+)/.exec(child.output())?.[1]) });
     try {
       // tally beats' own cost: Filebeat is the client here, as the in-process sender is above
-      return fromThroughput(await untilComplete({ count: () => world.kafka.endOffsets(topic), target: corpus.lines, processes: [child], intervalMs: 25 }), corpus.meanLineBytes);
+      return fromThroughput(await untilComplete({ count: () => world.kafka.endOffsets(topic), target: corpus.lines, processes: [child], feeders: [client], intervalMs: 25 }), corpus.meanLineBytes);
     } finally {
       await client.stop(afterRunGraceMs);
       await child.stop(afterRunGraceMs);
@@ -117,7 +115,7 @@ export async function beatsCase(ctx: CaseContext): Promise<CaseResult> {
   };
   for (const backend of backends) {
     const tool = `Filebeat → tally beats (${backend})`;
-    if (filebeat) plans.push({ tool, role: 'tally', detail: `${filebeat.version} as the client: log input on the same ${corpus.lines.toLocaleString('en')} lines in a file, output.logstash pipelining 2, zlib 3, bulk_max_size 2048; figures of tally beats alone`, run: filebeatRun(backend) });
+    if (filebeat) plans.push({ tool, role: 'tally', detail: `${filebeat.version} as the client: log input on the same ${corpus.lines.toLocaleString('en')} lines in a file, output.logstash pipelining 2, zlib 3, bulk_max_size 2048; figures of tally beats alone, MB/s of the file's lines (Filebeat's own events are larger)`, run: filebeatRun(backend) });
     else unavailable.push(unavailableRow(tool, 'tally', 'filebeat', 'not installed', `Filebeat is not built: ${installHint} (builds it from the Go module proxy)`));
   }
   result.rows = [...(await interleaved(plans, world.sizes.runs, log)), ...unavailable];
@@ -125,6 +123,8 @@ export async function beatsCase(ctx: CaseContext): Promise<CaseResult> {
   for (const backend of backends) {
     const tally = result.rows.find((r) => r.tool === `tally beats (${backend})` && r.status === 'ok');
     if (tally && ceiling) result.ratios.push(ratio(`beats (${backend}) / kcat on the same events`, tally, ceiling, (r) => r.eventsPerSecond, undefined, 'ceiling: Kafka producing the same bytes'));
+    const withFilebeat = result.rows.find((r) => r.tool === `Filebeat → tally beats (${backend})` && r.status === 'ok');
+    if (withFilebeat && tally) result.ratios.push(ratio(`beats (${backend}) with Filebeat as the client / with the pre-encoded sender`, withFilebeat, tally, (r) => r.eventsPerSecond, undefined, 'what the real client, on the same cores, leaves of the rate'));
   }
   if (ctx.profile) {
     for (const backend of backends) {

@@ -110,9 +110,7 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
       detail: `${filebeat.version} (built from the Go module proxy); log input from the start, output.kafka required_acks -1, compression none, default queue and batching; run as nobody`,
       run: (_, warmUp) =>
         measured('filebeat', warmUp, (topic, corpus) => {
-          const dir = world.workDir('filebeat');
-          chownTree(dir, benchUser);
-          return startFilebeatFileToKafka(filebeat, { dir, logFile: world.logFile('filebeat'), user: benchUser, brokers, topic, file: corpus.path });
+          return startFilebeatFileToKafka(filebeat, { dir: world.workDir('filebeat'), logFile: world.logFile('filebeat'), user: benchUser, brokers, topic, file: corpus.path });
         }, 10),
     });
   } else unavailable.push(unavailableRow('Filebeat log → output.kafka', 'peer', 'filebeat', 'not installed', `Filebeat is not built: ${installHint} (builds it from the Go module proxy)`));

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startChild, type MeasuredChild } from '../child.js';
+import { chownTree } from '../files.js';
 import type { PeerTool } from './installed.js';
 
 export interface FilebeatRun {
@@ -15,6 +16,8 @@ export interface FilebeatRun {
 /** Filebeat 7.17 in the foreground (-e) with only its own configuration and registry in `dir`. */
 function startFilebeat(tool: PeerTool, run: FilebeatRun, output: Record<string, unknown>): MeasuredChild {
   mkdirSync(path.join(run.dir, 'data'), { recursive: true });
+  // Filebeat writes its registry and meta file under data/ as the unprivileged user it runs as
+  chownTree(run.dir, run.user);
   const config = {
     'filebeat.inputs': [{ type: 'log', paths: [run.file], scan_frequency: '1s' }],
     // Filebeat's default memory queue, flushed as soon as a batch is there
