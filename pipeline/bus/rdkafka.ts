@@ -105,9 +105,20 @@ class RdkafkaProducer implements Producer {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.producer.flush(10_000, () => resolve()));
-    await new Promise<void>((resolve) => this.producer.disconnect(() => resolve()));
+    await disconnectProducer(this.producer, 10_000);
   }
+}
+
+/**
+ * Flush, stop the poll timer, then disconnect. node-rdkafka's disconnect destroys the handle on a
+ * worker thread while its setPollInterval timer goes on polling it from the main thread: a transform
+ * whose transactional producer was replaced after a failed transaction hung for good in
+ * rd_kafka_poll on a queue being freed (its event loop blocked, /readyz and SIGTERM unanswered).
+ */
+export async function disconnectProducer(producer: Rd.Producer, flushMs: number): Promise<void> {
+  await new Promise<void>((resolve) => producer.flush(flushMs, () => resolve()));
+  producer.setPollInterval(0);
+  await new Promise<void>((resolve) => producer.disconnect(0, () => resolve()));
 }
 
 /** A connected native producer: idempotent, acks=all, polled for delivery reports; `extra` adds a transactional id. */
@@ -172,7 +183,7 @@ class RdkafkaTransactionalProducer implements TransactionalProducer {
     try {
       await called((cb) => native.initTransactions(timeoutMs, cb));
     } catch (error) {
-      await new Promise<void>((resolve) => native.disconnect(() => resolve()));
+      await disconnectProducer(native, 0);
       throw toKafkaError(`initialising transactions of ${this.options.transactionalId}`, error);
     }
     this.current = { native, sender: new RdkafkaProducer(native, loadRdkafka()) };
@@ -203,7 +214,7 @@ class RdkafkaTransactionalProducer implements TransactionalProducer {
   private async reset(): Promise<void> {
     const old = this.current;
     this.current = undefined;
-    if (old) await new Promise<void>((resolve) => old.native.disconnect(() => resolve()));
+    if (old) await disconnectProducer(old.native, 0);
   }
 
   async close(): Promise<void> {

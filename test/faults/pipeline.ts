@@ -14,6 +14,8 @@ import { killOnExit } from './leftovers.js';
 import type { TrialInput } from './input.js';
 import type { FaultServices } from './services.js';
 
+const sigtermGraceMs = 60_000;
+
 export type StageName = 'ship' | 'transform' | 'sink-elasticsearch' | 'sink-apel';
 export const stageNames: StageName[] = ['ship', 'transform', 'sink-elasticsearch', 'sink-apel'];
 
@@ -134,9 +136,18 @@ export class FaultPipeline {
     return { process, opsPort };
   }
 
+  /** SIGTERM, or SIGKILL: its exit code. A stage still there 60 s after SIGTERM is SIGKILLed and counts as an unexpected exit (a hung stage fails the suite instead of stalling it). */
   async kill(process: StageProcess, signal: NodeJS.Signals): Promise<number | null> {
     this.expectedExit.add(process);
-    return process.kill(signal);
+    const exited = process.kill(signal);
+    if (signal === 'SIGKILL') return exited;
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), sigtermGraceMs)));
+    const first = await Promise.race([exited, hung]);
+    clearTimeout(timer);
+    if (first !== 'hung') return first;
+    this.unexpectedExits.push(`${process.name} (pid ${process.proc.pid}) still running ${sigtermGraceMs / 1000} s after ${signal}, SIGKILLed: ${process.output().slice(-600)}`);
+    return process.kill('SIGKILL');
   }
 
   async restart(stage: StageName, signal: NodeJS.Signals): Promise<void> {
