@@ -36,6 +36,7 @@ export const errorCodes = {
   RECORD_UNRENDERABLE: 'a normalised record cannot be rendered in an output format (APEL, Avro)',
   NORMALISER_FAILED: 'a normaliser threw on a record (a bug in Tally): the record is dead-lettered with the error; report it',
   STAGE_STALLED: 'a stage had work pending and made no progress for ops.watchdogMs; it exits (code 75) for its supervisor to start it again',
+  EVENT_LOOP_BLOCKED: 'a stage\'s event loop did not turn for ops.blockedLoopMs (a call that never returns); a watchdog thread ends it with SIGKILL for its supervisor to start it again',
   PROTOCOL_ERROR: 'a client broke the wire protocol (lumberjack, HTTP); that connection is closed',
   NOT_BUILT: 'the command exists in the design but is not built yet',
   USAGE: 'the command line is not valid',

@@ -136,6 +136,7 @@ export interface OpsConfig {
   stallTimeoutMs: number;
   lagIntervalMs: number;
   watchdogMs: number;
+  blockedLoopMs: number;
 }
 
 export interface TallyConfig {

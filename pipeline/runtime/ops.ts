@@ -2,6 +2,7 @@ import { TallyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { collectProcessMetrics, countsBridge, metrics, metricsRegistry, type StageCounts } from './metrics.js';
 import { startOpsServer, type OpsServer, type Readiness } from './ops-server.js';
+import { watchEventLoop } from './blocked-loop.js';
 import { exitAfterDrain, exitCodes } from './shutdown.js';
 import { StallDetector, consumerProgress, sourceProgress, type ConsumerProgressOptions, type ProbeFailure, type ProgressProbe, type ProgressReport, type ProgressSample } from './progress.js';
 
@@ -20,9 +21,11 @@ export interface OpsOptions {
   lagIntervalMs: number;
   /** pending work that has not moved for this long ends the process with exit code 75, for its supervisor to restart it; 0: never */
   watchdogMs: number;
+  /** an event loop that has not turned for this long ends the process with SIGKILL (EVENT_LOOP_BLOCKED); 0: never */
+  blockedLoopMs: number;
 }
 
-export const defaultOpsOptions: OpsOptions = { host: '127.0.0.1', port: 0, stallTimeoutMs: 300_000, lagIntervalMs: 10_000, watchdogMs: 600_000 };
+export const defaultOpsOptions: OpsOptions = { host: '127.0.0.1', port: 0, stallTimeoutMs: 300_000, lagIntervalMs: 10_000, watchdogMs: 600_000, blockedLoopMs: 60_000 };
 
 export interface StartOpsOptions {
   ops?: Partial<OpsOptions>;
@@ -68,6 +71,7 @@ export async function startOps(options: StartOpsOptions): Promise<Ops> {
   const settings: OpsOptions = { ...defaultOpsOptions, ...options.ops };
   if (!(settings.stallTimeoutMs > 0) || !(settings.lagIntervalMs > 0)) throw new TallyError('CONFIG_INVALID', `ops.stallTimeoutMs and ops.lagIntervalMs must be positive (got ${settings.stallTimeoutMs} and ${settings.lagIntervalMs})`);
   if (!(settings.watchdogMs >= 0)) throw new TallyError('CONFIG_INVALID', `ops.watchdogMs must be 0 (off) or positive (got ${settings.watchdogMs})`);
+  if (!(settings.blockedLoopMs >= 0)) throw new TallyError('CONFIG_INVALID', `ops.blockedLoopMs must be 0 (off) or positive (got ${settings.blockedLoopMs})`);
   const { log, stage } = options;
   const now = options.now ?? Date.now;
   const startedAt = now();
@@ -120,6 +124,7 @@ export async function startOps(options: StartOpsOptions): Promise<Ops> {
   let watchdogFired = false;
   const poll = (): Promise<void> => detector.poll().then(afterPoll);
 
+  const loopWatch = settings.blockedLoopMs > 0 ? watchEventLoop(stage, settings.blockedLoopMs) : undefined;
   let server: OpsServer | undefined;
   if (settings.port !== 0) {
     collectProcessMetrics();
@@ -170,6 +175,7 @@ export async function startOps(options: StartOpsOptions): Promise<Ops> {
         timer = undefined;
         await server?.close();
         await detector.close();
+        await loopWatch?.stop();
       })();
       return closing;
     },
