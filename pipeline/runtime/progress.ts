@@ -175,6 +175,7 @@ export interface ConsumerProgressOptions {
 export function consumerProgress(options: ConsumerProgressOptions): ProgressProbe {
   const { groupId } = options;
   let admin: Promise<Admin> | undefined;
+  let closed = false;
   const series = new Set<string>();
   const drop = (): void => {
     const stale = admin;
@@ -184,6 +185,8 @@ export function consumerProgress(options: ConsumerProgressOptions): ProgressProb
   return {
     name: `consumer group ${groupId}`,
     async sample() {
+      // a poll still under way when the probe closed must not open an admin that nobody closes (it kept a test process alive)
+      if (closed) return [];
       admin ??= options.bus.admin();
       const samples: ProgressSample[] = [];
       try {
@@ -205,6 +208,7 @@ export function consumerProgress(options: ConsumerProgressOptions): ProgressProb
       return samples;
     },
     async close() {
+      closed = true;
       for (const s of series) {
         const [topic = '', partition = ''] = s.split('\u0000');
         metrics.consumerLag.remove({ group: groupId, topic, partition });
