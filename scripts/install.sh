@@ -49,7 +49,8 @@ node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
 if [[ -f "$node_prefix/include/node/node.h" ]]; then export npm_config_nodedir="$node_prefix"; fi
 
 stamp="node_modules/.package-lock.json"
-if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
+# a changed patch (patches/, applied by patch-package after install) needs the pristine package again
+if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" || -n "$(find patches -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
   say "installing npm packages (node-rdkafka compiles librdkafka: a few minutes the first time)"
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi

@@ -98,12 +98,19 @@ export class LineRecordTemplate {
     return JSON.stringify(date.toISOString());
   }
 
-  /** `time` is a JSON string from `LineRecordTemplate.timestamp()` (one per read, not per line) */
-  record(message: string, offset: number, time: string): OutgoingRecord {
-    const values = { time, message: JSON.stringify(message), offset: String(offset) };
-    let value = this.parts[0] as string;
-    for (let i = 0; i < this.order.length; i += 1) value += values[this.order[i] as 'time'] + (this.parts[i + 1] as string);
-    return { topic: this.context.topic, key: this.key ?? recordKey(this.context, { ...this.origin, offset }), value };
+  /**
+   * `time` is a JSON string from `LineRecordTemplate.timestamp()` (one per read, not per line). The
+   * value is UTF-8 bytes, encoded once here: both clients take them as they are, where a string is
+   * measured and encoded again (Buffer.byteLength for batch sizes, then written) per message.
+   */
+  record(message: string, offset: number, time: string): OutgoingRecord & { value: Buffer } {
+    const parts = this.parts;
+    let value = parts[0] as string;
+    for (let i = 0; i < this.order.length; i += 1) {
+      const what = this.order[i];
+      value += (what === 'message' ? JSON.stringify(message) : what === 'time' ? time : String(offset)) + (parts[i + 1] as string);
+    }
+    return { topic: this.context.topic, key: this.key ?? recordKey(this.context, { ...this.origin, offset }), value: Buffer.from(value) };
   }
 }
 

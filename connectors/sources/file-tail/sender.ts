@@ -15,9 +15,9 @@ export interface Item {
   end: number;
   kind: 'line' | 'dlq' | 'skip';
   record: OutgoingRecord | null;
-  /** for a record Kafka refuses as too large: where it came from and its text */
-  origin?: LineOrigin;
-  message?: string;
+  /** for a record Kafka refuses as too large: the file it came from (shared by the file's lines) and the line's offset */
+  origin?: Omit<LineOrigin, 'offset'>;
+  offset?: number;
 }
 
 export interface SenderOptions {

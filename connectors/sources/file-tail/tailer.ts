@@ -420,12 +420,13 @@ class Tailer {
       this.counters.linesFiltered += 1;
       return this.sender.push({ cursor, end: piece.end, kind: 'skip', record: null });
     }
-    const record = this.template(file).record(text, piece.start, time);
-    if (typeof record.value === 'string' && record.value.length > this.config.maxRecordBytes && Buffer.byteLength(record.value) > this.config.maxRecordBytes) {
-      const message = `line at byte ${piece.start} of ${cursor.path} makes a ${Buffer.byteLength(record.value)}-byte record, over the limit of ${this.config.maxRecordBytes} (maxRecordBytes); it goes to ${this.context.dlqTopic}`;
+    const template = this.template(file);
+    const record = template.record(text, piece.start, time);
+    if (record.value.length > this.config.maxRecordBytes) {
+      const message = `line at byte ${piece.start} of ${cursor.path} makes a ${record.value.length}-byte record, over the limit of ${this.config.maxRecordBytes} (maxRecordBytes); it goes to ${this.context.dlqTopic}`;
       return this.deadLetter(file, piece.start, piece.end, 'RECORD_TOO_LARGE', message, bytes.subarray(0, 1024), bytes.length);
     }
-    this.sender.push({ cursor, end: piece.end, kind: 'line', record, origin: this.origin(file, piece.start) });
+    this.sender.push({ cursor, end: piece.end, kind: 'line', record, origin: template.origin, offset: piece.start });
   }
 
   private deadLetter(file: TailedFile, start: number, end: number, code: ErrorCode, message: string, head: Buffer, length: number): void {
@@ -436,7 +437,7 @@ class Tailer {
 
   /** Kafka refused a record as too large: it becomes a dead letter with the line's first bytes */
   private refused(item: Item, reason: string): OutgoingRecord {
-    const origin = item.origin as LineOrigin;
+    const origin: LineOrigin = { ...(item.origin as Omit<LineOrigin, 'offset'>), offset: item.offset as number };
     const message = (JSON.parse(String(item.record?.value)) as { message: string }).message;
     const bytes = Buffer.from(message);
     const text = `line at byte ${origin.offset} of ${origin.path} was refused by Kafka as too large (${reason}); its first bytes go to ${this.context.dlqTopic}`;

@@ -140,3 +140,33 @@ test("kafkajs's produce retry waits for every request of its attempt: a request 
   assert.deepEqual(acknowledged.map((a: { partition: number }) => a.partition).sort(), [0, 1]);
   assert.equal(sequences.get('t/1'), 1, 'the sequence of partition 1 moved once');
 });
+
+test('the patched kafkajs CRC-32C (slicing by 8) is the Castagnoli checksum for every length and alignment', () => {
+  const require = createRequire(import.meta.url);
+  const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as (buffer: Buffer) => number;
+  // bit by bit, straight from the reflected polynomial
+  const reference = (buffer: Buffer): number => {
+    let crc = ~0;
+    for (const byte of buffer) {
+      crc ^= byte;
+      for (let k = 0; k < 8; k += 1) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+    }
+    return ~crc >>> 0;
+  };
+  assert.equal(crc32C(Buffer.from('123456789')), 0xe3069283, 'the standard check value');
+  const data = randomBytes(5000);
+  for (let length = 0; length <= 70; length += 1) {
+    for (const from of [0, 1, 3, 7]) assert.equal(crc32C(data.subarray(from, from + length)), reference(data.subarray(from, from + length)), `${length} bytes from ${from}`);
+  }
+  assert.equal(crc32C(data), reference(data));
+});
+
+test('the patched kafkajs groupMessagesPerPartition keeps every message, in order, under the partition it was given', () => {
+  const require = createRequire(import.meta.url);
+  const group = require('kafkajs/src/producer/groupMessagesPerPartition.js') as (args: { topic: string; partitionMetadata: unknown[]; messages: { value: string }[]; partitioner: (args: { message: { value: string } }) => number }) => Record<number, { value: string }[]>;
+  const messages = Array.from({ length: 5000 }, (_, i) => ({ value: String(i) }));
+  const grouped = group({ topic: 't', partitionMetadata: partitions(3), messages, partitioner: ({ message }) => Number(message.value) % 3 });
+  assert.deepEqual(Object.keys(grouped).sort(), ['0', '1', '2']);
+  for (const p of [0, 1, 2]) assert.deepEqual(grouped[p], messages.filter((_, i) => i % 3 === p));
+  assert.deepEqual(group({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 }), {});
+});

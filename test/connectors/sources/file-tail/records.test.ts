@@ -22,6 +22,38 @@ test('the per-file template renders exactly the envelope lineEnvelope builds', (
   );
 });
 
+test('the template\'s bytes are exactly JSON.stringify of lineEnvelope, for odd lines too', () => {
+  const template = new LineRecordTemplate(context, origin);
+  const when = new Date(Date.UTC(2026, 11, 7, 11, 43, 31, 5));
+  const odd = [
+    '',
+    'plain',
+    '{"a":"b","n":1}',
+    'quotes " and \\" and \\\\ backslashes \\',
+    'tab\there, cr\r, form feed\f, nul \u0000, escape \u001b, del \u007f',
+    'unicode: é ü ß 漢字 😀 \u2028 \u2029 \ufeff',
+    'a lone surrogate \ud800 and a reversed pair \udc00\ud800',
+    '</script><!-- --> \u0085',
+    'x'.repeat(1_000_000),
+    '"'.repeat(70_000) + '\\'.repeat(70_000),
+  ];
+  for (const [i, message] of odd.entries()) {
+    const offset = [0, 1, 42, 2 ** 31, Number.MAX_SAFE_INTEGER][i % 5] as number;
+    const fast = template.record(message, offset, LineRecordTemplate.timestamp(when));
+    const slow = Buffer.from(JSON.stringify(lineEnvelope(context, message, { ...origin, offset }, undefined, when)));
+    assert.ok(Buffer.isBuffer(fast.value));
+    assert.ok(fast.value.equals(slow), `line ${i} (${message.length} chars): ${fast.value.subarray(0, 200).toString()} ≠ ${slow.subarray(0, 200).toString()}`);
+  }
+  fc.assert(
+    fc.property(fc.string(), fc.string({ unit: 'binary' }), fc.nat(), (message, binary, offset) => {
+      for (const text of [message, binary]) {
+        const fast = template.record(text, offset, LineRecordTemplate.timestamp(when));
+        assert.ok(fast.value.equals(Buffer.from(JSON.stringify(lineEnvelope(context, text, { ...origin, offset }, undefined, when)))));
+      }
+    }),
+  );
+});
+
 test('the envelope: Filebeat filestream shape with the registry identity as log.file.inode/device_id', () => {
   const env = lineEnvelope(context, 'hello', { ...origin, offset: 42 });
   assert.equal(env.message, 'hello');

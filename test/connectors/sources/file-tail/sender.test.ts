@@ -23,7 +23,7 @@ class FakeProducer implements Producer {
 }
 
 function line(c: Cursor, end: number, value: string): Item {
-  return { cursor: c, end, kind: 'line', record: { topic: 'raw', value }, origin: { path: '/x', offset: end - 1, fileId: '1-1', stream: '/x' } };
+  return { cursor: c, end, kind: 'line', record: { topic: 'raw', value }, origin: { path: '/x', fileId: '1-1', stream: '/x' }, offset: end - 1 };
 }
 
 test('acknowledges in order, skipped lines included, and advances nothing before Kafka accepted', async () => {
