@@ -40,7 +40,7 @@ export function cachedState(pkg: CachedPackage): { installed: true } | { install
   const dir = cacheDir(pkg);
   if (existsSync(path.join(dir, 'installed'))) return { installed: true };
   const log = path.join(dir, 'install.log');
-  if (!existsSync(log)) return { installed: false, reason: `not installed: bash bench/install-clients.sh ${pkg.install}` };
+  if (!existsSync(log)) return { installed: false, reason: `bash bench/install-clients.sh ${pkg.install} has not run` };
   const tail = readFileSync(log, 'utf8').split('\n').filter((l) => /error|ERR|failed/i.test(l)).slice(-3).join(' | ');
   return { installed: false, reason: `install failed (${path.relative(projectRoot, log)}): ${tail.slice(0, 600)}` };
 }

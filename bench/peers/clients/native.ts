@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as Rd from 'node-rdkafka';
-import { librdkafkaProducerSettings, nextOffsets, transformBatchMessages, type ClientLoop, type LoopMessage, type LoopRun } from './types.js';
+import { librdkafkaProducerSettings, nextOffsets, transformBatchMessages, Closers, type ClientLoop, type LoopMessage, type LoopRun } from './types.js';
 
 /** node-rdkafka, or a module with its API (the native API of @confluentinc/kafka-javascript, a fork of it). */
 export type NativeModule = Pick<typeof Rd, 'Producer' | 'KafkaConsumer' | 'CODES'>;
@@ -29,7 +29,7 @@ const consumeBatch = (consumer: Rd.KafkaConsumer, size: number): Promise<Rd.Mess
  * in a loop, and per consumed batch begin/produce/sendOffsetsToTransaction/commit.
  */
 export function nativeLoop(rd: NativeModule, name: string): ClientLoop {
-  const closers: (() => Promise<void>)[] = [];
+  const closers = new Closers();
   return {
     detail: {
       produce: `${name} Producer.produce() per message, delivery reports (dr_cb), enable.idempotence, acks=all, linger.ms 5, batch.num.messages 10000`,
@@ -38,7 +38,7 @@ export function nativeLoop(rd: NativeModule, name: string): ClientLoop {
     },
     async produce(run: LoopRun, messages: LoopMessage[]): Promise<void> {
       const producer = await connectedProducer(rd, run.brokers, {});
-      closers.push(() => call((cb) => producer.disconnect((error) => cb(error))));
+      closers.add(() => call((cb) => producer.disconnect((error) => cb(error))));
       let delivered = 0;
       let failed: unknown;
       const done = new Promise<void>((resolve, reject) => {
@@ -65,7 +65,7 @@ export function nativeLoop(rd: NativeModule, name: string): ClientLoop {
     },
     async consume(run: LoopRun): Promise<void> {
       const consumer = await connectedConsumer(rd, run, true);
-      closers.push(() => call((cb) => consumer.disconnect((error) => cb(error))));
+      closers.add(() => call((cb) => consumer.disconnect((error) => cb(error))));
       let seen = 0;
       while (seen < run.count) {
         seen += (await consumeBatch(consumer, 1000)).length;
@@ -75,7 +75,7 @@ export function nativeLoop(rd: NativeModule, name: string): ClientLoop {
     async transform(run: LoopRun): Promise<void> {
       const consumer = await connectedConsumer(rd, run, false);
       const producer = await connectedProducer(rd, run.brokers, { 'transactional.id': `${run.group}-txn` });
-      closers.push(() => call((cb) => producer.disconnect((error) => cb(error))), () => call((cb) => consumer.disconnect((error) => cb(error))));
+      closers.add(() => call((cb) => producer.disconnect((error) => cb(error))), () => call((cb) => consumer.disconnect((error) => cb(error))));
       await call((cb) => producer.initTransactions(30_000, cb));
       let done = 0;
       while (done < run.count) {
@@ -101,8 +101,6 @@ export function nativeLoop(rd: NativeModule, name: string): ClientLoop {
         run.progress(done);
       }
     },
-    async close(): Promise<void> {
-      for (const close of closers.splice(0)) await close().catch(() => undefined);
-    },
+    close: () => closers.closeAll(),
   };
 }

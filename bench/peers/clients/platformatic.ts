@@ -1,5 +1,5 @@
 import { sendMessages } from './kafkajs.js';
-import { transactionSendMessages, transformBatchMessages, type ClientLoop, type LoopMessage, type LoopRun } from './types.js';
+import { transactionSendMessages, transformBatchMessages, Closers, type ClientLoop, type LoopMessage, type LoopRun } from './types.js';
 
 /** The part of @platformatic/kafka 1.x the loops use (its types live in the bench cache, not here). */
 interface Message {
@@ -47,16 +47,16 @@ const sendsInFlight = 1;
 
 /**
  * A transaction begun right after the last one committed meets CONCURRENT_TRANSACTIONS until the
- * coordinator wrote its markers (milliseconds); the default retryDelay of 1 s cost 80 % of the
- * loop's rate (7-11k messages/s). 20 ms, as Tally's kafkajs transactional producer.
+ * coordinator wrote its markers (milliseconds); with the default retryDelay of 1 s the loop did
+ * 7-11k messages/s, with 20 ms (as Tally's kafkajs transactional producer) 42-57k (runs 202612071158ww, 202612071202ij).
  */
 const transactionRetryDelayMs = 20;
 
 export function platformaticLoop(api: PlatformaticKafka): ClientLoop {
-  const closers: (() => Promise<void>)[] = [];
+  const closers = new Closers();
   const consumer = async (run: LoopRun, autocommit: boolean): Promise<{ consumer: Consumer; stream: Stream }> => {
     const c = new api.Consumer({ clientId: 'bench-clients', bootstrapBrokers: run.brokers, groupId: run.group, isolationLevel: api.FetchIsolationLevels.READ_COMMITTED, maxBytesPerPartition: 4 * 1024 * 1024 });
-    closers.push(() => c.close(true));
+    closers.add(() => c.close(true));
     const stream = await c.consume({ topics: [run.topic], mode: api.MessagesStreamModes.EARLIEST, autocommit });
     return { consumer: c, stream };
   };
@@ -68,7 +68,7 @@ export function platformaticLoop(api: PlatformaticKafka): ClientLoop {
     },
     async produce(run: LoopRun, messages: LoopMessage[]): Promise<void> {
       const producer = new api.Producer({ clientId: 'bench-clients', bootstrapBrokers: run.brokers, idempotent: true, acks: api.ProduceAcks.ALL, autocreateTopics: false });
-      closers.push(() => producer.close(true));
+      closers.add(() => producer.close(true));
       const all = messages.map((m) => ({ ...m, topic: run.topic }));
       let next = 0;
       const sender = async (): Promise<void> => {
@@ -94,7 +94,7 @@ export function platformaticLoop(api: PlatformaticKafka): ClientLoop {
     },
     async transform(run: LoopRun): Promise<void> {
       const producer = new api.Producer({ clientId: 'bench-clients', bootstrapBrokers: run.brokers, idempotent: true, transactionalId: `${run.group}-txn`, acks: api.ProduceAcks.ALL, autocreateTopics: false, retryDelay: transactionRetryDelayMs });
-      closers.push(() => producer.close(true));
+      closers.add(() => producer.close(true));
       const { consumer: c, stream } = await consumer(run, false);
       let done = 0;
       let batch: Message[] = [];
@@ -135,8 +135,6 @@ export function platformaticLoop(api: PlatformaticKafka): ClientLoop {
         });
       });
     },
-    async close(): Promise<void> {
-      for (const close of closers.splice(0)) await close().catch(() => undefined);
-    },
+    close: () => closers.closeAll(),
   };
 }

@@ -54,3 +54,16 @@ export function nextOffsets<T extends { partition: number; offset: number | bigi
 
 /** Settings every librdkafka-based client gets, the bench's own (README "Settings every tool shares"). */
 export const librdkafkaProducerSettings = { 'linger.ms': 5, 'batch.num.messages': 10_000, 'queue.buffering.max.messages': 200_000, 'compression.codec': 'none' } as const;
+
+/** What a loop opened, closed in turn at the end (errors ignored: the process exits next). */
+export class Closers {
+  private readonly list: (() => Promise<unknown>)[] = [];
+
+  add(...close: (() => Promise<unknown>)[]): void {
+    this.list.push(...close);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const close of this.list.splice(0)) await close().catch(() => undefined);
+  }
+}
