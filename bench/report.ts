@@ -27,7 +27,7 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(`| Elasticsearch | ${env.services.elasticsearch} |`);
   out.push(`| peers | ${Object.entries(env.peers).map(([name, version]) => (version === 'not installed' ? `${name} not installed` : version)).join(', ')} |`);
   for (const [k, v] of Object.entries(env.settings)) out.push(`| ${k} | ${v} |`);
-  out.push(`| sizes | ${report.sizes.runs} measured runs per tool; ship ${report.sizes.shipLines.toLocaleString('en')} lines, beats ${report.sizes.beatsEvents.toLocaleString('en')} events, transform ${report.sizes.transformEvents.toLocaleString('en')} events, ES sink ${report.sizes.sinkDocuments.toLocaleString('en')} documents, APEL ${report.sizes.apelRecords.toLocaleString('en')} records, end-to-end ${report.sizes.e2eSeconds} s at ${report.sizes.e2eRate.toLocaleString('en')} events/s |`);
+  out.push(`| sizes | ${report.sizes.runs} measured runs per tool; ship ${report.sizes.shipLines.toLocaleString('en')} lines, beats ${report.sizes.beatsEvents.toLocaleString('en')} events, transform ${report.sizes.transformEvents.toLocaleString('en')} events, ES sink ${report.sizes.sinkDocuments.toLocaleString('en')} documents, APEL ${report.sizes.apelRecords.toLocaleString('en')} records, end-to-end ${report.sizes.e2eSeconds} s at ${report.sizes.e2eRate.toLocaleString('en')} events/s${report.sizes.clientMessages ? `, Kafka clients ${report.sizes.clientMessages.toLocaleString('en')} messages` : ''} |`);
   out.push('');
   out.push('## Targets');
   out.push('');

@@ -17,6 +17,8 @@ export interface Sizes {
   startupRepeats: number;
   /** the in-process JSON.parse loop */
   parseLoopEvents: number;
+  /** messages each Kafka client produces, consumes and copies in transactions (case clients) */
+  clientMessages: number;
 }
 
 export const quickSizes: Sizes = {
@@ -33,6 +35,7 @@ export const quickSizes: Sizes = {
   e2eRate: 5_000,
   startupRepeats: 2,
   parseLoopEvents: 200_000,
+  clientMessages: 100_000,
 };
 
 export const fullSizes: Sizes = {
@@ -49,4 +52,5 @@ export const fullSizes: Sizes = {
   e2eRate: 5_000,
   startupRepeats: 5,
   parseLoopEvents: 1_000_000,
+  clientMessages: 300_000,
 };

@@ -2,6 +2,7 @@ import type { CaseContext } from '../context.js';
 import type { CaseResult } from '../results.js';
 import { apelSinkCase } from './apel-sink.js';
 import { beatsCase } from './beats.js';
+import { clientsCase } from './clients.js';
 import { e2eCase } from './e2e.js';
 import { esSinkCase } from './es-sink.js';
 import { shipCase } from './ship.js';
@@ -23,4 +24,5 @@ export const benchCases: readonly BenchCase[] = [
   { id: 'apel-sink', title: 'APEL sink', run: apelSinkCase },
   { id: 'e2e', title: 'End to end', run: e2eCase },
   { id: 'startup', title: 'Start-up and footprint', run: startupCase },
+  { id: 'clients', title: 'Kafka clients: kafkajs, node-rdkafka, @platformatic/kafka, @confluentinc/kafka-javascript', run: clientsCase },
 ];
