@@ -6,11 +6,15 @@ import { TallyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ConsumerCore } from './consumer-core.js';
 import { toKafkaError } from './kafka-errors.js';
+import { abandonedNativeCalls, isAbandonedCall, withNativeDeadline } from './native-calls.js';
 import type { CommitPoint } from './offsets.js';
 import { rdkafkaSecurity } from './security.js';
 import type { CommittedOffset, Consumer, ConsumerOptions, IncomingMessage, MessageHandler, OutgoingRecord, Producer, ProducerOptions, TopicPartition, TransactionalProducer, TransactionalProducerOptions } from './types.js';
 
 type RdModule = typeof Rd;
+
+/** how much longer than its own timeout a librdkafka call may take before it counts as never returning */
+const nativeGraceMs = 15_000;
 let loaded: RdModule | undefined;
 
 /** node-rdkafka is a native addon: load it only when the rdkafka backend is chosen. */
@@ -181,9 +185,10 @@ class RdkafkaTransactionalProducer implements TransactionalProducer {
     const timeoutMs = Math.min(this.config.requestTimeoutMs, this.options.transactionTimeoutMs);
     const native = await connectedProducer(this.config, this.log, timeoutMs, { 'transactional.id': this.options.transactionalId, 'transaction.timeout.ms': this.options.transactionTimeoutMs });
     try {
-      await called((cb) => native.initTransactions(timeoutMs, cb));
+      await withNativeDeadline(`initTransactions of ${this.options.transactionalId}`, timeoutMs + nativeGraceMs, called((cb) => native.initTransactions(timeoutMs, cb)));
     } catch (error) {
-      await disconnectProducer(native, 0);
+      if (isAbandonedCall(error)) native.setPollInterval(0);
+      else await disconnectProducer(native, 0);
       throw toKafkaError(`initialising transactions of ${this.options.transactionalId}`, error);
     }
     this.current = { native, sender: new RdkafkaProducer(native, loadRdkafka()) };
@@ -194,21 +199,43 @@ class RdkafkaTransactionalProducer implements TransactionalProducer {
     if (!(consumer instanceof RdkafkaConsumer)) throw new TallyError('KAFKA_BACKEND_UNAVAILABLE', 'an rdkafka transaction commits the offsets of an rdkafka consumer only');
     const { native, sender } = await this.ready();
     const timeoutMs = this.config.requestTimeoutMs;
+    const id = this.options.transactionalId;
+    const bounded = (what: string, act: (cb: (error: Rd.LibrdKafkaError | null | undefined) => void) => void): Promise<void> => withNativeDeadline(`${what} of ${id}`, timeoutMs + nativeGraceMs, called(act));
     let begun = false;
+    let stuck = false;
     try {
       await called((cb) => native.beginTransaction(cb));
       begun = true;
       await sender.send(records);
-      if (offsets.length) await called((cb) => native.sendOffsetsToTransaction(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })), consumer.native, timeoutMs, cb));
-      await called((cb) => native.commitTransaction(timeoutMs, cb));
+      if (offsets.length) await bounded('sendOffsetsToTransaction', (cb) => native.sendOffsetsToTransaction(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset) })), consumer.native, timeoutMs, cb));
+      await bounded('commitTransaction', (cb) => native.commitTransaction(timeoutMs, cb));
     } catch (error) {
-      const failure = toKafkaError(`transaction ${this.options.transactionalId} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
+      const failure = toKafkaError(`transaction ${id} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
+      stuck = isAbandonedCall(error);
       const fatal = (error as Rd.LibrdKafkaError).isFatal === true;
-      const aborted = begun && !fatal ? await called((cb) => native.abortTransaction(timeoutMs, cb)).then(() => true, () => false) : false;
-      // fenced or in a fatal state: the next transaction starts on a new producer (same id, next epoch)
-      if (!aborted) await this.reset();
+      const aborted =
+        begun && !fatal && !stuck
+          ? await bounded('abortTransaction', (cb) => native.abortTransaction(timeoutMs, cb)).then(
+              () => true,
+              (abortError: unknown) => {
+                stuck = isAbandonedCall(abortError);
+                return false;
+              },
+            )
+          : false;
+      // fenced, in a fatal state or stuck in a call: the next transaction starts on a new producer (same id, next epoch, which fences this one)
+      if (stuck) this.abandon();
+      else if (!aborted) await this.reset();
       throw failure;
     }
+  }
+
+  /** A producer with a native call that never returns cannot be destroyed (the destroy waits for the call): it is dropped, and the next one fences it. */
+  private abandon(): void {
+    const old = this.current;
+    this.current = undefined;
+    old?.native.setPollInterval(0);
+    this.log.error({ transactionalId: this.options.transactionalId, abandonedNativeCalls: abandonedNativeCalls() }, 'a librdkafka transaction call never returned: its producer is dropped without being destroyed, and a new producer with the same transactional id fences it');
   }
 
   private async reset(): Promise<void> {

@@ -1,3 +1,4 @@
+import { abandonedNativeCalls } from '../bus/native-calls.js';
 import type { Logger } from '../log.js';
 
 export type StopHandler = (deadline: number) => Promise<void>;
@@ -13,7 +14,19 @@ let installedStop: ((reason: string, exitCode: number) => void) | undefined;
  */
 export function exitAfterDrain(reason: string, exitCode: number): void {
   if (installedStop) installedStop(reason, exitCode);
-  else process.exit(exitCode);
+  else endProcess(exitCode);
+}
+
+/**
+ * process.exit, unless a native call was abandoned (pipeline/bus/native-calls.ts): exit joins the
+ * libuv threads, and the one holding that call never comes back, so the process would stay; it
+ * ends with SIGKILL instead, which its supervisor treats as any failure.
+ */
+function endProcess(exitCode: number, log?: Logger): void {
+  const stuck = abandonedNativeCalls();
+  if (stuck.length === 0) process.exit(exitCode);
+  log?.error({ abandonedNativeCalls: stuck, exitCode }, `ending with SIGKILL instead of exit code ${exitCode}: ${stuck.length} native call(s) never returned, and a normal exit would wait for them forever`);
+  process.kill(process.pid, 'SIGKILL');
 }
 
 /**
@@ -30,7 +43,7 @@ export function installShutdown(log: Logger, drainTimeoutMs: number, handlers: S
     log.info({ reason, drainTimeoutMs }, 'shutting down: draining in-flight work');
     const timer = setTimeout(() => {
       log.error({ drainTimeoutMs }, 'drain deadline passed; exiting with work in flight (it will be redelivered, not lost)');
-      process.exit(exitCode || 1);
+      endProcess(exitCode || 1, log);
     }, drainTimeoutMs);
     timer.unref();
     done = (async () => {
@@ -48,13 +61,13 @@ export function installShutdown(log: Logger, drainTimeoutMs: number, handlers: S
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
+      endProcess(130, log);
     }
-    void stop(signal).then(() => process.exit(0));
+    void stop(signal).then(() => endProcess(0, log));
   };
   installedStop = (reason, exitCode) => {
     if (stopping) return;
-    void stop(reason, exitCode).then(() => process.exit(exitCode));
+    void stop(reason, exitCode).then(() => endProcess(exitCode, log));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
