@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { abandonedNativeCalls } from '../bus/native-calls.js';
 import type { Logger } from '../log.js';
 
@@ -22,10 +23,12 @@ export function exitAfterDrain(reason: string, exitCode: number): void {
  * libuv threads, and the one holding that call never comes back, so the process would stay; it
  * ends with SIGKILL instead, which its supervisor treats as any failure.
  */
-function endProcess(exitCode: number, log?: Logger): void {
+function endProcess(exitCode: number): void {
   const stuck = abandonedNativeCalls();
   if (stuck.length === 0) process.exit(exitCode);
-  log?.error({ abandonedNativeCalls: stuck, exitCode }, `ending with SIGKILL instead of exit code ${exitCode}: ${stuck.length} native call(s) never returned, and a normal exit would wait for them forever`);
+  // written at once: an asynchronous logger would not flush before the SIGKILL
+  const msg = `ending with SIGKILL instead of exit code ${exitCode}: ${stuck.length} native call(s) never returned, and a normal exit would wait for them forever`;
+  writeSync(2, `${JSON.stringify({ level: 50, time: new Date().toISOString(), pid: process.pid, name: 'tally', abandonedNativeCalls: stuck, exitCode, msg })}\n`);
   process.kill(process.pid, 'SIGKILL');
 }
 
@@ -43,7 +46,7 @@ export function installShutdown(log: Logger, drainTimeoutMs: number, handlers: S
     log.info({ reason, drainTimeoutMs }, 'shutting down: draining in-flight work');
     const timer = setTimeout(() => {
       log.error({ drainTimeoutMs }, 'drain deadline passed; exiting with work in flight (it will be redelivered, not lost)');
-      endProcess(exitCode || 1, log);
+      endProcess(exitCode || 1);
     }, drainTimeoutMs);
     timer.unref();
     done = (async () => {
@@ -61,13 +64,13 @@ export function installShutdown(log: Logger, drainTimeoutMs: number, handlers: S
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
-      endProcess(130, log);
+      endProcess(130);
     }
-    void stop(signal).then(() => endProcess(0, log));
+    void stop(signal).then(() => endProcess(0));
   };
   installedStop = (reason, exitCode) => {
     if (stopping) return;
-    void stop(reason, exitCode).then(() => endProcess(exitCode, log));
+    void stop(reason, exitCode).then(() => endProcess(exitCode));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
