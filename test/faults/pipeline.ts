@@ -66,7 +66,7 @@ export class FaultPipeline {
     this.apelDir = path.join(world.dir, 'apel-outgoing');
   }
 
-  static async create(name: string, services: FaultServices, random: () => number, backend: KafkaBackendName = 'kafkajs', exactlyOnce = true): Promise<FaultPipeline> {
+  static async create(name: string, services: FaultServices, random: () => number, backend: KafkaBackendName = 'kafkajs', exactlyOnce = true, commitIntervalMs = 200): Promise<FaultPipeline> {
     const dir = await mkdtemp(path.join(tmpdir(), `faults-${name}-`));
     await mkdir(path.join(dir, 'in'), { recursive: true });
     const topicPrefix = `${uniqueName(name)}.`;
@@ -75,7 +75,7 @@ export class FaultPipeline {
     const proxy = await startEsProxy(esUrls[0] ?? services.esUrl, random);
     const state = path.join(dir, 'state');
     const config = {
-      kafka: { brokers: services.brokers.split(','), topicPrefix, commitIntervalMs: 200, sessionTimeoutMs: 10_000, backend },
+      kafka: { brokers: services.brokers.split(','), topicPrefix, commitIntervalMs, sessionTimeoutMs: 10_000, backend },
       // a cluster is reached directly, every node listed: a proxy in front of one node would be the single point the fault is about
       elasticsearch: { url: esUrls.length > 1 ? services.esUrl : proxy.url, indexPrefix },
       log: { level: process.env.TALLY_TEST_LOG_LEVEL ?? 'warn', pretty: false },

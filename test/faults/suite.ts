@@ -82,7 +82,7 @@ export async function runFault(services: FaultServices, fault: Fault, options: S
   const say = options.log ?? (() => undefined);
   const random = seededRandom(seed);
   const input = new KnownInput(seed);
-  const pipeline = await FaultPipeline.create(fault.id.slice(0, 24), services, seededRandom(seed + 1), fault.backend ?? defaultBackend(), fault.exactlyOnce ?? true);
+  const pipeline = await FaultPipeline.create(fault.id.slice(0, 24), services, seededRandom(seed + 1), fault.backend ?? defaultBackend(), fault.exactlyOnce ?? true, fault.commitIntervalMs ?? 200);
   const trials: TrialRecord[] = [];
   const lost = new Set<string>();
   const doubled = new Set<string>();
