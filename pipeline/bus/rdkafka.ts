@@ -202,7 +202,6 @@ class RdkafkaTransactionalProducer implements TransactionalProducer {
     const id = this.options.transactionalId;
     const bounded = (what: string, act: (cb: (error: Rd.LibrdKafkaError | null | undefined) => void) => void): Promise<void> => withNativeDeadline(`${what} of ${id}`, timeoutMs + nativeGraceMs, called(act));
     let begun = false;
-    let stuck = false;
     try {
       await called((cb) => native.beginTransaction(cb));
       begun = true;
@@ -211,7 +210,7 @@ class RdkafkaTransactionalProducer implements TransactionalProducer {
       await bounded('commitTransaction', (cb) => native.commitTransaction(timeoutMs, cb));
     } catch (error) {
       const failure = toKafkaError(`transaction ${id} of ${records.length} record(s) and ${offsets.length} offset(s)`, error);
-      stuck = isAbandonedCall(error);
+      let stuck = isAbandonedCall(error);
       const fatal = (error as Rd.LibrdKafkaError).isFatal === true;
       const aborted =
         begun && !fatal && !stuck

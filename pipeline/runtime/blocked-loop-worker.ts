@@ -1,5 +1,5 @@
-import { writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
+import { writeStderrLineNow } from './stderr-line.js';
 
 /**
  * The event-loop watchdog's own thread: the main thread bumps a shared counter while its event
@@ -22,6 +22,6 @@ setInterval(() => {
   const silentMs = Date.now() - movedAt;
   if (silentMs < blockedMs) return;
   const msg = `tally ${stage}: its event loop has not turned for ${Math.round(silentMs / 1000)} s (a call that never returns, e.g. inside a native Kafka client); no handler can run, so the process ends with SIGKILL for its supervisor to start it again, from the committed offsets (ops.blockedLoopMs; 0 turns this off)`;
-  writeSync(2, `${JSON.stringify({ level: 60, time: new Date().toISOString(), pid: process.pid, name: 'tally', code: 'EVENT_LOOP_BLOCKED', stage, msg })}\n`);
+  writeStderrLineNow(60, { code: 'EVENT_LOOP_BLOCKED', stage }, msg);
   process.kill(process.pid, 'SIGKILL');
 }, checkMs);

@@ -1,6 +1,6 @@
-import { writeSync } from 'node:fs';
 import { abandonedNativeCalls } from '../bus/native-calls.js';
 import type { Logger } from '../log.js';
+import { writeStderrLineNow } from './stderr-line.js';
 
 export type StopHandler = (deadline: number) => Promise<void>;
 
@@ -26,9 +26,7 @@ export function exitAfterDrain(reason: string, exitCode: number): void {
 function endProcess(exitCode: number): void {
   const stuck = abandonedNativeCalls();
   if (stuck.length === 0) process.exit(exitCode);
-  // written at once: an asynchronous logger would not flush before the SIGKILL
-  const msg = `ending with SIGKILL instead of exit code ${exitCode}: ${stuck.length} native call(s) never returned, and a normal exit would wait for them forever`;
-  writeSync(2, `${JSON.stringify({ level: 50, time: new Date().toISOString(), pid: process.pid, name: 'tally', abandonedNativeCalls: stuck, exitCode, msg })}\n`);
+  writeStderrLineNow(50, { abandonedNativeCalls: stuck, exitCode }, `ending with SIGKILL instead of exit code ${exitCode}: ${stuck.length} native call(s) never returned, and a normal exit would wait for them forever`);
   process.kill(process.pid, 'SIGKILL');
 }
 
