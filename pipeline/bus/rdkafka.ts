@@ -46,6 +46,9 @@ interface Pending {
 }
 
 class RdkafkaProducer implements Producer {
+  /** set by close(): a send waiting for room in the local queue must not produce into a handle being destroyed */
+  private closing = false;
+
   constructor(
     private readonly producer: Rd.Producer,
     private readonly rd: RdModule,
@@ -103,12 +106,14 @@ class RdkafkaProducer implements Producer {
           if ((error as { code?: number }).code !== this.rd.CODES.ERRORS.ERR__QUEUE_FULL) throw error;
           this.producer.poll();
           await sleep(5);
+          if (this.closing) throw new Error('the producer was closed while this send waited for room in its local queue');
         }
       }
     }
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await disconnectProducer(this.producer, 10_000);
   }
 }
