@@ -141,15 +141,23 @@ export const faults: Fault[] = [
         release();
       }
       const { process, opsPort } = started;
-      const deadline = Date.now() + 120_000;
-      let handled = 0;
-      while (Date.now() < deadline && (handled = await metric(opsPort, 'tally_batch_messages_total')) === 0) await sleep(250);
+      const handled = await firstHandled(opsPort, 120_000, 250);
       const signal = trial % 2 === 1 ? 'SIGKILL' : 'SIGTERM';
       const code = await pipeline.kill(process, signal);
       return { restoredAt: Date.now(), note: `second transform handled ${handled} messages before ${signal}${signal === 'SIGTERM' ? ` (exit ${code})` : ''}`, ...(handled === 0 ? { vacuous: 'the second transform handled nothing' } : {}) };
     },
   },
 ];
+
+/** A stage's count of handled messages once it is above zero (polled every everyMs), or 0 after timeoutMs. */
+async function firstHandled(opsPort: number, timeoutMs: number, everyMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const handled = await metric(opsPort, 'tally_batch_messages_total');
+    if (handled > 0 || Date.now() >= deadline) return handled;
+    await sleep(everyMs);
+  }
+}
 
 /**
  * The suite's negative control: the proxy silently swallows part of the documents while claiming
@@ -186,8 +194,7 @@ export const eosOffControl: Fault = {
     const port = pipeline.opsPorts.get('transform');
     for (let kill = 0; kill < 3; kill++) {
       // each (restarted) transform has handled a batch before it is killed
-      const deadline = Date.now() + 60_000;
-      if (port !== undefined) while (Date.now() < deadline && (await metric(port, 'tally_batch_messages_total')) === 0) await sleep(20);
+      if (port !== undefined) await firstHandled(port, 60_000, 20);
       await pipeline.restart('transform', 'SIGKILL');
       await sleep(300);
     }
