@@ -45,7 +45,7 @@ interface Window {
  * window, then `runs` windows of `e2eSeconds` each, every window a figure of its own.
  */
 /**
- * The end-to-end run twice, transform.exactlyOnce off (the default) and on, in the same bench run:
+ * The end-to-end run twice, transform.exactlyOnce off and on (the default), in the same bench run:
  * the on run's figures come after, marked, and the p99 difference is a ratio of its own.
  */
 export async function e2eCase(ctx: CaseContext): Promise<CaseResult> {
@@ -237,7 +237,7 @@ async function e2eRun(ctx: CaseContext, exactlyOnce: boolean): Promise<CaseResul
     hopRows.push(['searchable (search sees it)', fmt(figure(latency.p50)), fmt(figure(latency.p99))]);
     result.tables.push({ title: `Where the time goes: append → each hop (ms, median of the windows; counts sampled every ${pollMs} ms, FIFO order assumed: one file is one partition)`, columns: ['event is …', 'p50', 'p99'], rows: hopRows });
     const p99 = figure(latency.p99);
-    result.ratios.push(absolute('end-to-end p99 (ms), append → searchable', 'ship → transform → sink', p99, { text: '≤ 1,000 ms at 5,000 events/s', threshold: 1000, atMost: true }));
+    result.ratios.push(absolute('end-to-end p99 (ms), append → searchable', 'ship → transform → sink', p99, { text: '≤ 500 ms at 5,000 events/s', threshold: 500, atMost: true }));
     result.tables.push({
       title: 'Latency per event, append → searchable in Elasticsearch (ms)',
       columns: ['window', 'events', 'appended events/s', 'p50', 'p99', 'max', 'not searchable after 30 s'],
@@ -261,6 +261,7 @@ async function e2eRun(ctx: CaseContext, exactlyOnce: boolean): Promise<CaseResul
     const lost = latency.lost.reduce((a, b) => a + b, 0);
     if (lost) result.findings.push(`${lost} events were not searchable 30 s after the last append.`);
     await summariseRefresh(world, indexPrefix, result);
+    if (exactlyOnce) result.findings.push(`With exactly-once the transform hop is counted from accounting.usage's end offsets, which include a commit marker per partition per transaction: that count runs ahead of the records (figures below the ship hop, even negative). The searchable latency, from the documents themselves, is exact.`);
     if (experiment.shipPollMs || experiment.refreshInterval) result.findings.push(`EXPERIMENT: ${JSON.stringify(experiment)} (not the defaults)`);
   } finally {
     for (const stage of stages.reverse()) await stage.stop();

@@ -172,8 +172,8 @@ export async function esSinkCase(ctx: CaseContext): Promise<CaseResult> {
       const tally = row(`tally sink elasticsearch (${backend})`);
       const ceiling = row(`raw _bulk (as ${backend} sink)`);
       if (!tally) continue;
-      if (ceiling) result.ratios.push(ratio(`sink (${backend}) / raw _bulk`, tally, ceiling, (r) => r.eventsPerSecond, { text: '≥ 0.8 × raw _bulk', threshold: 0.8 }));
-      if (peer) result.ratios.push(ratio(`sink (${backend}) / omelasticsearch`, tally, peer, (r) => r.eventsPerSecond, { text: 'faster than omelasticsearch (> 1)', threshold: 1.0000001 }));
+      if (ceiling) result.ratios.push(ratio(`sink (${backend}) / raw _bulk`, tally, ceiling, (r) => r.eventsPerSecond, { text: '≥ 0.9 × raw _bulk', threshold: 0.9 }));
+      if (peer) result.ratios.push(ratio(`sink (${backend}) / omelasticsearch`, tally, peer, (r) => r.eventsPerSecond, { text: '≥ 1.2 × omelasticsearch', threshold: 1.2 }));
       if (peer) result.ratios.push(ratio(`sink (${backend}) CPU per document / omelasticsearch`, tally, peer, (r) => r.cpuSecondsPerMillion, undefined, 'lower is better'));
     }
     if (ctx.profile) {

@@ -121,15 +121,17 @@ export async function shipCase(ctx: CaseContext): Promise<CaseResult> {
   for (const backend of backends) {
     const tally = row(`tally ship (${backend})`);
     if (!tally) continue;
-    if (ceiling) result.ratios.push(ratio(`ship (${backend}) / kcat`, tally, ceiling, (r) => r.eventsPerSecond, { text: '≥ 0.5 × kcat', threshold: 0.5 }));
+    if (ceiling) result.ratios.push(ratio(`ship (${backend}) / kcat`, tally, ceiling, (r) => r.eventsPerSecond, undefined, 'librdkafka from C: the ceiling'));
     for (const peer of ['rsyslog imfile → omkafka', 'syslog-ng file → kafka-c']) {
       const other = row(peer);
-      if (other) result.ratios.push(ratio(`ship (${backend}) / ${peer.split(' ')[0]}`, tally, other, (r) => r.eventsPerSecond, { text: `faster than ${peer.split(' ')[0]} (> 1)`, threshold: 1.0000001 }));
+      const target = peer.startsWith('rsyslog') ? { text: '≥ 1 × rsyslog', threshold: 1 } : undefined;
+      if (other) result.ratios.push(ratio(`ship (${backend}) / ${peer.split(' ')[0]}`, tally, other, (r) => r.eventsPerSecond, target));
     }
     const fb = row('Filebeat log → output.kafka');
     if (fb) {
       result.ratios.push(ratio(`ship (${backend}) / Filebeat`, tally, fb, (r) => r.eventsPerSecond, undefined, 'the tool a site would otherwise run'));
-      result.ratios.push(ratio(`ship (${backend}) CPU per event / Filebeat`, tally, fb, (r) => r.cpuSecondsPerMillion, undefined, 'CPU cost ratio: lower is better'));
+      result.ratios.push(ratio(`ship (${backend}) CPU per event / Filebeat`, tally, fb, (r) => r.cpuSecondsPerMillion, { text: '≤ 0.5 (2 × Filebeat\'s events per CPU-second)', threshold: 0.5, atMost: true }, 'CPU cost ratio: lower is better'));
+      result.ratios.push(ratio(`ship (${backend}) peak RSS / Filebeat`, tally, fb, (r) => r.peakRssMB, { text: '≤ 1.25 × Filebeat', threshold: 1.25, atMost: true }));
     }
     const loop = row(`produce loop (${backend})`);
     if (loop) result.ratios.push(ratio(`ship (${backend}) / produce loop (${backend})`, tally, loop, (r) => r.eventsPerSecond, undefined, 'what the shipper keeps of its client\'s ceiling'));
