@@ -12,6 +12,7 @@ import type { JoinedLines, LineJoiner, Normaliser } from '../normalise/types.js'
 import { startConsumerStage, type RunningStage } from '../runtime/consumer-stage.js';
 import { deadLetterTopic, ensureTopics, kindOfRawTopic, rawTopic } from '../topics.js';
 import { registerDomainSchemas, registryInUseUrl } from '../registry/domain-values.js';
+import { whileRegistryUnreachable } from '../registry/patience.js';
 import { valueSubject } from '../registry/serde.js';
 import { normaliseEnvelope, readRawMessage } from './transform-message.js';
 
@@ -28,6 +29,8 @@ export interface TransformOptions {
   joinIdleMs?: number;
   /** each batch's records, dead letters and offsets in one Kafka transaction; absent: at-least-once */
   exactlyOnce?: ExactlyOnceOptions;
+  /** how long registering the domain schemas may wait for an unreachable registry before the start fails (default 60 s) */
+  registryPatienceMs?: number;
 }
 
 export interface ExactlyOnceOptions {
@@ -93,7 +96,7 @@ export async function startTransform(options: TransformOptions): Promise<Transfo
   const logical = options.kinds.flatMap((kind) => [rawTopic(kind), deadLetterTopic(kind), ...(states.get(kind)?.normaliser.topics ?? [])]);
   await ensureTopics(bus, options.topics, logical);
   const domainTopics = [...new Set([...states.values()].flatMap((state) => state.normaliser.topics))];
-  const ids = await registerDomainSchemas(domainTopics.map((topic) => ({ logical: topic, physical: bus.topic(topic) })));
+  const ids = await whileRegistryUnreachable(() => registerDomainSchemas(domainTopics.map((topic) => ({ logical: topic, physical: bus.topic(topic) }))), log, options.registryPatienceMs ?? 60_000);
   const subjects = new Map([...ids].map(([topic, id]) => [valueSubject(topic), id]));
   if (subjects.size > 0) log.info({ registry: registryInUseUrl(), subjects: Object.fromEntries(subjects) }, `domain values in the Confluent wire format; subjects registered in ${registryInUseUrl()}: ${[...subjects].map(([subject, id]) => `${subject} (id ${id})`).join(', ')}`);
   else log.info('no schema registry: domain values are bare Avro with the tally-schema-fingerprint header');
