@@ -100,6 +100,7 @@ export async function caughtUp(admin: Admin, groupId: string, topic: string, tim
   });
 }
 
+/** The sum of a topic's end offsets: its records, plus a commit marker per partition per transaction in a topic written with exactly-once (count records with readTopicToEnd). */
 export async function topicSize(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.groupOffsets('tally-test-size-nobody', topic);
   return offsets.reduce((sum, o) => sum + Number(o.end), 0);
