@@ -64,7 +64,8 @@ export async function withStageOutputs<T>(stages: StageProcess[], work: Promise<
   }
 }
 
-export async function startStage(world: PipelineWorld, args: string[], readyText: RegExp, timeoutMs = 60_000): Promise<StageProcess> {
+// generous: a restarted transform connects, creates topics, registers its schemas and initialises its transactions; at load ~100 that took over 60 s
+export async function startStage(world: PipelineWorld, args: string[], readyText: RegExp, timeoutMs = 180_000): Promise<StageProcess> {
   const proc = spawn(process.execPath, [cliEntry, '-c', world.configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', ELASTICSEARCH_URL: '' } });
   let out = '';
   // TALLY_STAGE_LOG_DIR keeps every stage's whole output, one file per process, for a post-mortem
