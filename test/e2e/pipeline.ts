@@ -81,7 +81,14 @@ export async function startStage(world: PipelineWorld, args: string[], readyText
     throw new Error(`tally ${args.join(' ')} exited with ${code} before it was ready: ${out.slice(-2000)}`);
   });
   early.catch(() => undefined);
-  await Promise.race([eventually(`tally ${args.join(' ')} to be ready`, timeoutMs, () => (readyText.test(out) ? true : undefined)), early]);
+  try {
+    await Promise.race([eventually(`tally ${args.join(' ')} to be ready`, timeoutMs, () => (readyText.test(out) ? true : undefined)), early]);
+  } catch (error) {
+    // not in the caller's list of stages yet, so nothing else would stop it: it kept the test file alive after its failure
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    if (!(error as Error).message.includes('before it was ready')) (error as Error).message += `; its output: ${out.slice(-2000)}`;
+    throw error;
+  }
   return {
     proc,
     name: args.join(' '),
