@@ -5,6 +5,9 @@ import { TallyError, messageOf } from '../errors.js';
 import { esUrls } from './nodes.js';
 import { apiKeyOf, authorizationHeader, credentialsMethod, passwordOf } from '../http-credentials.js';
 
+/** How many times elasticsearch.requestTimeoutMs one request may be given (the sinks' adaptive bulk timeout grows up to it). */
+export const longestRequestTimeoutFactor = 16;
+
 /**
  * One client per process, over every node `elasticsearch.url` lists; credentials from the config or
  * from files, never logged. Several nodes get the classic pool (dead nodes pinged back after a
@@ -16,7 +19,10 @@ export function createEsClient(config: ElasticsearchConfig): Client {
   const apiKey = apiKeyOf(config, 'elasticsearch');
   const nodes = esUrls(config.url);
   return new Client({
-    nodes,
+    // undici holds every request of a connection to the connection's timeout: a request may ask for
+    // less (the client's requestTimeout, below), never more. The connection's is the longest any
+    // request asks for, so a sink's grown bulk timeout is not cut back to requestTimeoutMs.
+    nodes: nodes.map((url) => ({ url: new URL(url), timeout: config.requestTimeoutMs * longestRequestTimeoutFactor })),
     ...(nodes.length > 1 ? { ConnectionPool: ClusterConnectionPool } : {}),
     requestTimeout: config.requestTimeoutMs,
     maxRetries: 0,

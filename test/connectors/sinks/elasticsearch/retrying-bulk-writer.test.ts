@@ -88,6 +88,20 @@ describe('the retrying bulk writer on the real Elasticsearch', { timeout: 240_00
     assert.equal(job.retried, 5 * (job.passes.length - 1));
   });
 
+  test('the grown timeout outlasts the client\'s requestTimeoutMs (undici would cut every request back to it)', async () => {
+    const proxy = await startEsProxy(testConfig().elasticsearch.url, 0, 'pass');
+    proxies.push(proxy);
+    const short = createEsClient({ ...testConfig().elasticsearch, url: proxy.url, requestTimeoutMs: 250 });
+    clients.push(short);
+    proxy.bulkDelayMs = () => 1500;
+    const job = plainJob(documentsFor(`${prefix}-capped`, 5));
+    // before: every pass ended after 250 ms whatever the writer asked, until this signal gave up
+    const refused = await retryingBulkWriter({ ...options(short, AbortSignal.timeout(60_000)), requestTimeoutMs: 250 }).write(job);
+    assert.deepEqual(refused, []);
+    assert.equal(job.written, 5);
+    await assert.rejects(short.bulk({ operations: [{ index: { _index: `${prefix}-capped`, _id: 'late' } }, { n: 1 }] }), (error: Error) => error.name === 'TimeoutError', 'a request that asks for nothing else still times out at requestTimeoutMs');
+  });
+
   test('items answered 429 or 503 are sent again, only those, each pass made of what is pending', async () => {
     const { proxy, client: partial } = await throughProxy('partial');
     proxy.partialRequests = 2;
