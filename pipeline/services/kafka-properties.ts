@@ -20,15 +20,8 @@ const transactionSettings = `transaction.max.timeout.ms=900000
 transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 `;
 
-/**
- * What a one-node, replication-1 broker on a small machine needs, whatever its listeners. The broker
- * lease is 60 s (Kafka's default 9 s): on a machine whose cores another process keeps busy, the
- * combined node's controller thread waited up to 30 s for the CPU, fenced its own broker (every
- * partition without a leader, NOT_LEADER_OR_FOLLOWER to every client) and unfenced it again, over and
- * over. With one broker a fence never moves a leader anywhere; it only stops everything.
- */
+/** What a one-node, replication-1 broker on a small machine needs, whatever its listeners. */
 export const singleNodeSettings = `num.partitions=1
-broker.session.timeout.ms=60000
 auto.create.topics.enable=true
 delete.topic.enable=true
 offsets.topic.replication.factor=1
